@@ -1,0 +1,73 @@
+# Two commands on a fresh machine with Python 3 and make:
+#   make build   set up .venv and build the site from content/ into output/
+#   make test    set up everything the tests need and run the whole suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP_VERSION := 26.3
+STAMP_SITE := $(VENV)/.installed-site
+STAMP_TEST := $(VENV)/.installed-test
+SYSTEM_STAMP := $(VENV)/.installed-system
+NODE_STAMP := tests/.node/.installed
+
+.PHONY: build rebuild serve preview publish syndicate test test-fast lint clean distclean bench
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP_SITE): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check pip==$(PIP_VERSION)
+	$(BIN)/pip install -q -c constraints.txt --group site --group publish
+	touch $@
+
+$(STAMP_TEST): $(STAMP_SITE)
+	$(BIN)/pip install -q -c constraints.txt --group test
+	touch $@
+
+# Debian packages the browser, HTML-validator and comparison benchmarks need.
+$(SYSTEM_STAMP): | $(BIN)/python
+	bash scripts/install-system-deps.sh
+	touch $@
+
+$(NODE_STAMP): tests/package.json
+	cd tests && npm install --no-audit --no-fund --silent --prefix .node $$(node -e 'const p=require("./package.json");console.log(Object.entries(p.dependencies).map(([k,v])=>k+"@"+v).join(" "))')
+	touch $@
+
+build: $(STAMP_SITE)
+	$(BIN)/invoke build
+
+rebuild: $(STAMP_SITE)
+	$(BIN)/invoke rebuild
+
+serve: $(STAMP_SITE)
+	$(BIN)/invoke serve
+
+preview: $(STAMP_SITE)
+	$(BIN)/invoke preview
+
+publish: $(STAMP_SITE)
+	$(BIN)/invoke publish
+
+syndicate: $(STAMP_SITE)
+	$(BIN)/invoke syndicate
+
+test: $(STAMP_TEST) $(SYSTEM_STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP_TEST)
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+bench: $(STAMP_TEST)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf output var outbox tests/artifacts .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) tests/.node

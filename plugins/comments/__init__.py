@@ -1,0 +1,1 @@
+from .comments import register  # noqa: F401

@@ -1,0 +1,5 @@
+"""comments plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

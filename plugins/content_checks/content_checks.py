@@ -1,0 +1,5 @@
+"""content_checks plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

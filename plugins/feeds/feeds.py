@@ -1,0 +1,5 @@
+"""feeds plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

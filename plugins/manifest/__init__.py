@@ -1,0 +1,1 @@
+from .manifest import register  # noqa: F401

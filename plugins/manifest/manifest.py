@@ -1,0 +1,5 @@
+"""manifest plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

@@ -1,0 +1,1 @@
+from .post_ids import register  # noqa: F401

@@ -1,0 +1,5 @@
+"""post_ids plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

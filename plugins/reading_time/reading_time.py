@@ -1,0 +1,5 @@
+"""reading_time plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

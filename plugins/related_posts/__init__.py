@@ -1,0 +1,1 @@
+from .related_posts import register  # noqa: F401

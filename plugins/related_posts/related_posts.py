@@ -1,0 +1,5 @@
+"""related_posts plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

@@ -1,0 +1,1 @@
+from .replies import register  # noqa: F401

@@ -1,0 +1,5 @@
+"""replies plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

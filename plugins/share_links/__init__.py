@@ -1,0 +1,1 @@
+from .share_links import register  # noqa: F401

@@ -1,0 +1,5 @@
+"""share_links plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

@@ -1,0 +1,1 @@
+from .social_meta import register  # noqa: F401

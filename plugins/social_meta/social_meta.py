@@ -1,0 +1,5 @@
+"""social_meta plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

@@ -1,0 +1,5 @@
+"""subscribe plugin (placeholder until implemented)."""
+
+
+def register():
+    pass

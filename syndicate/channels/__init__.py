@@ -1,0 +1,1 @@
+"""Channel adapters, listed in one place. Each module defines one `Channel` subclass."""

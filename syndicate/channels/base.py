@@ -1,0 +1,81 @@
+"""The interface every channel adapter implements.
+
+A run of `invoke syndicate` does, per configured channel:
+    check()                   pre-flight; raises ConfigError/AuthError/TransientError
+and per (post, channel) that the ledger says is not done:
+    render(post)   -> Draft   pure, no network: the exact email or social text
+    find_existing(post, item) look for an earlier send (crash recovery); Remote or None
+    send(post, draft, item)   deliver once; returns Remote; raises TransientError or
+                              PermanentError (subclasses in syndicate.errors)
+`item` is the ledger entry for (post, channel): a dict the adapter may read and
+whose `intent` dict the runner persists *before* send() is called (prepare()).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from syndicate.post import Post
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What would be sent: the outbox shows it, send() sends exactly it."""
+
+    channel: str
+    text: str = ""  # social post text, or the email's plain-text part
+    html: str = ""  # email HTML (empty for social posts)
+    subject: str = ""
+    length: int = 0  # length as the network counts it
+    limit: int = 0  # the network's limit (0 = none)
+    card: Mapping[str, str] = field(default_factory=dict)  # link card: url, title, description, image
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Where a sent item lives on the service."""
+
+    id: str
+    url: str = ""
+    state: str = "sent"  # "sent" or e.g. "scheduled" for services that queue
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    channel: str
+    ok: bool
+    detail: str  # one human line: account, list name, limits read
+
+
+class Channel:
+    """Base class for adapters. Subclasses set `name` and `env_vars`."""
+
+    name: ClassVar[str] = ""
+    env_vars: ClassVar[tuple[str, ...]] = ()  # required environment variables
+
+    def __init__(self, settings: Mapping[str, Any], env: Mapping[str, str]):
+        self.settings = settings
+        self.env = env
+
+    @classmethod
+    def configured(cls, env: Mapping[str, str]) -> bool:
+        return all(env.get(name) for name in cls.env_vars)
+
+    def check(self) -> CheckResult:
+        raise NotImplementedError
+
+    def render(self, post: Post) -> Draft:
+        raise NotImplementedError
+
+    def prepare(self, post: Post, draft: Draft) -> dict[str, Any]:
+        """Intent recorded in the ledger before the first attempt (keys, record, title)."""
+        return {}
+
+    def find_existing(self, post: Post, item: Mapping[str, Any]) -> Remote | None:
+        raise NotImplementedError
+
+    def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:
+        raise NotImplementedError
