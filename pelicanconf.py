@@ -26,6 +26,8 @@ EXTRA_PATH_METADATA = {
     "extra/favicon.svg": {"path": "favicon.svg"},
 }
 THEME = "theme"
+# Data files kept in git next to the content: ledger, comments, replies, post IDs.
+DATA_PATH = "data"
 TIMEZONE = "Europe/London"
 DEFAULT_LANG = "en"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"

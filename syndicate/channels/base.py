@@ -30,7 +30,8 @@ class Draft:
     subject: str = ""
     length: int = 0  # length as the network counts it
     limit: int = 0  # the network's limit (0 = none)
-    card: Mapping[str, str] = field(default_factory=dict)  # link card: url, title, description, image
+    # link card: url, title, description, image
+    card: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
