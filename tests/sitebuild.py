@@ -46,6 +46,9 @@ def site_settings(
         "MANIFEST_PATH": str(tmp_path / "var" / "manifest.json"),
         "DATA_PATH": str(ROOT / "data"),
     }
+    if "DATA_PATH" not in overrides:
+        # post_ids records IDs in DATA_PATH/post-ids.json: keep the repo's registry untouched.
+        base["POST_IDS_REGISTRY"] = str(tmp_path / "post-ids.json")
     base.update(overrides)
     return read_settings(str(ROOT / settings_file), override=base)
 
