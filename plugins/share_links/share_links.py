@@ -1,5 +1,204 @@
-"""share_links plugin (placeholder until implemented)."""
+"""share_links: plain share links under each article, no third-party scripts.
+
+Each article gets `article.share_links`, a list of dicts (network, label, url) in the
+order of SHARE_LINKS_NETWORKS; the theme's `partials/share_links.html` renders them.
+Every value put into a URL is percent-encoded here (`quote(..., safe="")`); the template
+HTML-escapes the URL. Mastodon has no central share endpoint: its link goes to a small
+share page on this site (`share/mastodon/index.html`, written by `MastodonShareGenerator`)
+where the reader types their own instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from urllib.parse import quote
+
+from pelican import signals
+from pelican.generators import Generator
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    # Networks shown, in this order. Valid names: see NETWORKS below.
+    "SHARE_LINKS_NETWORKS": [
+        "mastodon",
+        "bluesky",
+        "linkedin",
+        "x",
+        "facebook",
+        "threads",
+        "reddit",
+        "hackernews",
+        "whatsapp",
+        "telegram",
+        "email",
+        "copy",
+    ],
+    # Share text; placeholders: {title}, {author}, {sitename}.
+    "SHARE_LINKS_TEXT": "{title}",
+    # Optional handle per network, credited in the shared text ("via @handle").
+    "SHARE_LINKS_VIA": {},
+    # Where the Mastodon share page is written (relative to the output folder).
+    "SHARE_LINKS_MASTODON_PAGE": "share/mastodon/index.html",
+}
+
+# network name -> label shown to readers
+NETWORKS = {
+    "x": "X",
+    "facebook": "Facebook",
+    "linkedin": "LinkedIn",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+    "reddit": "Reddit",
+    "hackernews": "Hacker News",
+    "threads": "Threads",
+    "whatsapp": "WhatsApp",
+    "telegram": "Telegram",
+    "email": "Email",
+    "copy": "Copy link",
+}
+# networks whose share text can credit a handle
+VIA_NETWORKS = ("x", "bluesky", "mastodon", "threads")
+TEXT_FIELDS = ("title", "author", "sitename")
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _query(**params: str) -> str:
+    return "&".join(f"{key}={_q(value)}" for key, value in params.items())
+
+
+def get_settings(pelican_settings) -> dict:
+    """This plugin's settings with defaults; ValueError on an invalid value."""
+    conf = {key: pelican_settings.get(key, default) for key, default in DEFAULTS.items()}
+    networks = list(conf["SHARE_LINKS_NETWORKS"])
+    unknown = [n for n in networks if n not in NETWORKS]
+    if unknown:
+        raise ValueError(
+            f"share_links: unknown network(s) {', '.join(map(repr, unknown))} in "
+            f"SHARE_LINKS_NETWORKS; valid names: {', '.join(NETWORKS)}"
+        )
+    conf["SHARE_LINKS_NETWORKS"] = networks
+    via = dict(conf["SHARE_LINKS_VIA"] or {})
+    bad_via = [n for n in via if n not in VIA_NETWORKS]
+    if bad_via:
+        raise ValueError(
+            f"share_links: SHARE_LINKS_VIA has no use for {', '.join(map(repr, bad_via))}; "
+            f"valid names: {', '.join(VIA_NETWORKS)}"
+        )
+    conf["SHARE_LINKS_VIA"] = via
+    fields = {f for _, f, _, _ in string.Formatter().parse(conf["SHARE_LINKS_TEXT"]) if f}
+    if fields - set(TEXT_FIELDS):
+        raise ValueError(
+            f"share_links: SHARE_LINKS_TEXT uses unknown field(s) "
+            f"{', '.join(sorted(fields - set(TEXT_FIELDS)))}; valid fields: "
+            f"{', '.join(TEXT_FIELDS)}"
+        )
+    return conf
+
+
+def absolute_url(siteurl: str, path: str) -> str:
+    """Join the absolute SITEURL and a site-relative path."""
+    return f"{siteurl.rstrip('/')}/{path.lstrip('/')}"
+
+
+def share_text(conf: dict, title: str, author: str, sitename: str) -> str:
+    return conf["SHARE_LINKS_TEXT"].format(title=title, author=author, sitename=sitename)
+
+
+def build_links(conf: dict, *, title: str, url: str, text: str, siteurl: str) -> list[dict]:
+    """Share links for one post: a list of dicts (network, label, url)."""
+    via = conf["SHARE_LINKS_VIA"]
+
+    def credited(network: str) -> str:
+        handle = via.get(network)
+        if not handle:
+            return text
+        return f"{text} via {handle if handle.startswith('@') else '@' + handle}"
+
+    def with_url(network: str) -> str:
+        return f"{credited(network)} {url}"
+
+    builders = {
+        "x": lambda: (
+            "https://x.com/intent/tweet?"
+            + _query(text=text, url=url, **({"via": via["x"].lstrip("@")} if via.get("x") else {}))
+        ),
+        "facebook": lambda: "https://www.facebook.com/sharer/sharer.php?" + _query(u=url),
+        "linkedin": lambda: "https://www.linkedin.com/sharing/share-offsite/?" + _query(url=url),
+        "bluesky": lambda: "https://bsky.app/intent/compose?" + _query(text=with_url("bluesky")),
+        "mastodon": lambda: (
+            absolute_url(siteurl, conf["SHARE_LINKS_MASTODON_PAGE"])
+            + "?"
+            + _query(text=with_url("mastodon"))
+        ),
+        "reddit": lambda: "https://www.reddit.com/submit?" + _query(url=url, title=title),
+        "hackernews": lambda: "https://news.ycombinator.com/submitlink?" + _query(u=url, t=title),
+        "threads": lambda: (
+            "https://www.threads.net/intent/post?" + _query(text=with_url("threads"))
+        ),
+        "whatsapp": lambda: "https://wa.me/?" + _query(text=f"{text} {url}"),
+        "telegram": lambda: "https://t.me/share/url?" + _query(url=url, text=text),
+        "email": lambda: "mailto:?" + _query(subject=title, body=f"{text}\n\n{url}"),
+        "copy": lambda: url,
+    }
+    return [
+        {"network": name, "label": NETWORKS[name], "url": builders[name]()}
+        for name in conf["SHARE_LINKS_NETWORKS"]
+    ]
+
+
+def check_settings(pelican):
+    """Fail the build early (before any content is read) on invalid settings."""
+    get_settings(pelican.settings)
+
+
+def add_share_links(generator):
+    """Attach `share_links` to every article the generator read."""
+    settings = generator.settings
+    conf = get_settings(settings)
+    siteurl = settings.get("SITEURL", "")
+    sitename = settings.get("SITENAME", "")
+    articles = (
+        list(generator.articles)
+        + list(getattr(generator, "translations", []))
+        + list(getattr(generator, "hidden_articles", []))
+        + list(getattr(generator, "hidden_translations", []))
+    )
+    for article in articles:
+        title = str(article.title)
+        author = str(getattr(article, "author", "") or settings.get("AUTHOR", ""))
+        url = absolute_url(siteurl, article.url)
+        text = share_text(conf, title, author, sitename)
+        article.share_links = build_links(conf, title=title, url=url, text=text, siteurl=siteurl)
+        article.share_url = url
+
+
+class MastodonShareGenerator(Generator):
+    """Writes the Mastodon share page (theme template `share_mastodon.html`)."""
+
+    def generate_output(self, writer):
+        conf = get_settings(self.settings)
+        if "mastodon" not in conf["SHARE_LINKS_NETWORKS"]:
+            return
+        writer.write_file(
+            conf["SHARE_LINKS_MASTODON_PAGE"],
+            self.get_template("share_mastodon"),
+            self.context,
+            relative_urls=self.settings.get("RELATIVE_URLS", False),
+            override_output=True,
+            mastodon_share_page=conf["SHARE_LINKS_MASTODON_PAGE"],
+        )
+
+
+def get_generators(pelican):
+    return MastodonShareGenerator
 
 
 def register():
-    pass
+    signals.initialized.connect(check_settings)
+    signals.article_generator_finalized.connect(add_share_links)
+    signals.get_generators.connect(get_generators)
