@@ -9,6 +9,30 @@ and per (post, channel) that the ledger says is not done:
                               PermanentError (subclasses in syndicate.errors)
 `item` is the ledger entry for (post, channel): a dict the adapter may read and
 whose `intent` dict the runner persists *before* send() is called (prepare()).
+
+How the runner (syndicate/runner.py) drives an adapter — what adapters can rely on:
+- `self.settings` is the Pelican settings dict with every `SYNDICATE_*` default filled in;
+  use `settings["SYNDICATE_TIMEOUT"]` (seconds) as the client timeout of every call.
+  `self.env` is the environment (process + `.env`); never print or store its values.
+- check() is called once per run before anything is sent; it may keep what it read
+  (limits, account id) on `self` for render()/send(). A dry run never calls check(), so
+  render() must work with documented defaults.
+- prepare() is called once per item, its result stored as `item["intent"]` before the
+  first attempt; after a crash the same intent comes back in `item` (reuse it: record,
+  idempotency key, campaign title), even if the post was edited meanwhile.
+- find_existing() is called before a send whenever an earlier attempt may have reached
+  the service (a crash, a timeout, a failed run), never before the first attempt.
+  Raising NotImplementedError means "cannot tell" (treated as not found).
+- send() raising TransientError is retried (capped backoff, `retry_after` honoured, at
+  most SYNDICATE_MAX_SLEEP seconds of sleep per run), each retry preceded by
+  find_existing(). PermanentError is not retried; AuthError also stops the channel for
+  the rest of the run. Any other exception is recorded as a failure of that item.
+- `item` keys: state, attempts, last_attempt, intent, remote_id, remote_url,
+  content_hash, generation. A deliberate `--resend` passes a post whose `id` is
+  "<id>#resend-<generation>", so keys derived from `post.id` differ from the first send.
+- Email channels set `email = True` (the `Newsletter:` metadata applies to them; social
+  channels never get `Newsletter: only` posts, whose `url` is not on the public site).
+- Optional: send_test(post, draft, item, emails) for `--test-email ADDR`.
 """
 
 from __future__ import annotations
@@ -56,6 +80,7 @@ class Channel:
 
     name: ClassVar[str] = ""
     env_vars: ClassVar[tuple[str, ...]] = ()  # required environment variables
+    email: ClassVar[bool] = False  # True for newsletter channels (Mailchimp)
 
     def __init__(self, settings: Mapping[str, Any], env: Mapping[str, str]):
         self.settings = settings
@@ -79,4 +104,10 @@ class Channel:
         raise NotImplementedError
 
     def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:
+        raise NotImplementedError
+
+    def send_test(
+        self, post: Post, draft: Draft, item: Mapping[str, Any], emails: list[str]
+    ) -> None:
+        """Email channels: send the service's test email of this post to `emails`."""
         raise NotImplementedError
