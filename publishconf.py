@@ -14,6 +14,7 @@ DELETE_OUTPUT_DIRECTORY = True
 DEPLOY = os.environ.get("DEPLOY", "none")
 DEPLOY_RSYNC_TARGET = os.environ.get("DEPLOY_RSYNC_TARGET", "")
 DEPLOY_DIR = os.environ.get("DEPLOY_DIR", "")
+DEPLOY_KEEP_RELEASES = int(os.environ.get("DEPLOY_KEEP_RELEASES", "5"))
 
 COMMENTS_ISSO_URL = os.environ.get("ISSO_URL", "https://comments.frontporch.example/")
 

@@ -53,12 +53,39 @@ def rebuild(c):
 # Each of these is a thin wrapper; the logic lives in sitetools/ or syndicate/.
 
 
-@task
-def publish(c):
+@task(
+    help={
+        "deploy": "deploy by the DEPLOY setting (--no-deploy: build only)",
+        "syndicate": "send what is new afterwards (--no-syndicate: stop after deploying)",
+        "dry_run": "build, deploy nothing, and run `syndicate --dry-run` (outbox/ only)",
+    }
+)
+def publish(c, deploy=True, syndicate=True, dry_run=False):
     """Build with production settings, deploy, then syndicate what is new."""
     from sitetools.publish import publish as run_publish
 
-    sys.exit(run_publish(CONFIG))
+    sys.exit(run_publish(CONFIG, deploy=deploy, syndicate=syndicate, dry_run=dry_run))
+
+
+@task(
+    name="install-hook",
+    help={
+        "repo": "bare repository to install post-receive into (created if missing)",
+        "web_root": "path the web server serves; becomes a symlink to the current release",
+        "work_tree": "server-side checkout that builds (default: <repo>.work beside it)",
+        "python": "interpreter with the dependencies (default: the work tree's .venv)",
+        "branch": "branch that publishes (default: main)",
+        "keep": "releases to keep in <web-root>.releases (default: 5)",
+    },
+)
+def install_hook(c, repo, web_root, work_tree="", python="", branch="main", keep=5):
+    """Install the post-receive hook that publishes every push to main."""
+    from sitetools.hook import install
+
+    hook = install(
+        repo, web_root, work_tree=work_tree, python=python, branch=branch, keep=int(keep)
+    )
+    print(f"installed {hook}")
 
 
 @task(

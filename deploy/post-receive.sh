@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# post-receive: publish every push to @BRANCH@. Installed by `invoke install-hook`;
+# re-run that task to change the values below rather than editing them here.
+#
+# For a push to @BRANCH@: take a lock (two pushes never publish at once), bring the
+# server's work tree to the pushed commit, `invoke publish` there (build with
+# publishconf.py, deploy atomically into the web root, syndicate what is new), then
+# commit the syndication ledger and push that commit back into this repository, so the
+# writer gets it with `git pull`. Everything printed here reaches the pusher as
+# "remote: ..." lines. A failure leaves the previous site live and says why.
+set -uo pipefail
+
+WORK_TREE=@WORK_TREE@
+WEB_ROOT=@WEB_ROOT@
+PYTHON=@PYTHON@  # empty: the work tree's own .venv, set up like `make build`
+BRANCH=@BRANCH@
+KEEP_RELEASES=@KEEP@
+LEDGER_PATHS=(data/ledger.json data/post-ids.json)
+ZERO=0000000000000000000000000000000000000000
+
+# The hook pushes the ledger commit back into this repository: that push is not a publish.
+if [ -n "${PUBLISH_HOOK_ACTIVE:-}" ]; then
+  cat >/dev/null
+  exit 0
+fi
+
+pushed=no
+while read -r _old new ref; do
+  if [ "$ref" = "refs/heads/$BRANCH" ] && [ "$new" != "$ZERO" ]; then
+    pushed=yes
+  fi
+done
+if [ "$pushed" = no ]; then
+  echo "publish: no push to $BRANCH; nothing to publish"
+  exit 0
+fi
+
+REPO=$(cd "${GIT_DIR:-.}" && pwd -P)
+# Git sets these for the bare repository; the work tree is a repository of its own.
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX GIT_QUARANTINE_PATH
+export PYTHONUNBUFFERED=1
+
+say() { printf 'publish: %s\n' "$*"; }
+fail() {
+  printf 'publish: FAILED: %s\n' "$*" >&2
+  if [ -L "$WEB_ROOT" ]; then
+    printf 'publish: %s still serves the previous release (%s)\n' \
+      "$WEB_ROOT" "$(basename "$(readlink "$WEB_ROOT")")" >&2
+  fi
+  exit 1
+}
+
+exec 9>"$REPO/publish.lock"
+if ! flock -n 9; then
+  say "another push is publishing; waiting for it to finish"
+  flock 9
+fi
+
+git_id=()
+if [ -z "$(git config user.email || true)" ]; then
+  git_id=(-c "user.name=publish hook" -c "user.email=publish@$(hostname -f 2>/dev/null || hostname)")
+fi
+
+# Fast-forward the work tree to the tip of $BRANCH, replaying a ledger commit an
+# earlier run could not push back (so nothing it recorded is ever lost).
+sync_work_tree() {
+  git fetch -q origin "$BRANCH" || return 1
+  if ! git rebase -q FETCH_HEAD >/dev/null; then
+    git rebase --abort >/dev/null 2>&1
+    printf 'publish: the ledger in %s conflicts with the pushed one; resolve it there\n' \
+      "$WORK_TREE" >&2
+    return 1
+  fi
+}
+
+commit_ledger() {
+  local present=() path
+  for path in "${LEDGER_PATHS[@]}"; do
+    [ -e "$path" ] && present+=("$path")
+  done
+  [ ${#present[@]} -eq 0 ] && return 0
+  git add -- "${present[@]}" || return 1
+  git diff --cached --quiet -- "${present[@]}" && return 0
+  git "${git_id[@]}" commit -q -m "Record syndication ledger [skip ci]" -- "${present[@]}" \
+    || return 1
+  say "committed the ledger: $(git log -1 --format='%h %s')"
+}
+
+push_back() {
+  local attempt
+  [ -z "$(git log --oneline "origin/$BRANCH..HEAD" 2>/dev/null)" ] && return 0
+  for attempt in 1 2 3; do
+    if PUBLISH_HOOK_ACTIVE=1 git push -q origin "HEAD:$BRANCH" 2>/dev/null; then
+      say "pushed the ledger commit to $BRANCH: run 'git pull' before your next push"
+      return 0
+    fi
+    sync_work_tree || break
+  done
+  say "could not push the ledger commit back; it stays in $WORK_TREE for the next push"
+  return 1
+}
+
+if [ ! -d "$WORK_TREE/.git" ]; then
+  say "cloning into $WORK_TREE"
+  git clone -q --branch "$BRANCH" "$REPO" "$WORK_TREE" || fail "cannot clone into $WORK_TREE"
+fi
+cd "$WORK_TREE" || fail "cannot enter $WORK_TREE"
+# A ledger an interrupted run left uncommitted is committed before anything else.
+commit_ledger || fail "cannot commit the ledger left in $WORK_TREE"
+git reset -q --hard HEAD  # anything else a build changed is derived: drop it
+sync_work_tree || fail "cannot bring $WORK_TREE up to $BRANCH"
+
+if [ -z "$PYTHON" ]; then
+  say "installing dependencies into $WORK_TREE/.venv"
+  make -s .venv/.installed-site || fail "installing the dependencies failed (see above)"
+  PYTHON="$WORK_TREE/.venv/bin/python"
+fi
+
+say "publishing $(git log -1 --format='%h %s') into $WEB_ROOT"
+DEPLOY=dir DEPLOY_DIR="$WEB_ROOT" DEPLOY_KEEP_RELEASES="$KEEP_RELEASES" \
+  "$PYTHON" -m invoke publish
+status=$?
+
+# Whatever happened, what the run recorded goes into git (the build may have
+# registered new post IDs; syndication may have sent some items before failing).
+commit_ledger || say "could not commit the ledger; it stays in $WORK_TREE"
+push_back
+
+if [ "$status" -ne 0 ]; then
+  fail "invoke publish exited with $status (see above); fix it and push again"
+fi
+say "done: $WEB_ROOT serves $(basename "$(readlink "$WEB_ROOT")")"
