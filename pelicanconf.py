@@ -113,6 +113,7 @@ PLUGINS = [
     "comments",
     "subscribe",
     "related_posts",
+    "sitemap",
     "replies",
     "manifest",
 ]
