@@ -137,4 +137,4 @@ COMMENTS_ISSO_URL = "http://localhost:8080/index.html"
 SUBSCRIBE_MAILCHIMP_ACTION = ""
 
 # --- manifest: what the build hands to `invoke syndicate` (never deployed) ------
-MANIFEST_PATH = "var/manifest.json"
+MANIFEST_PATH = "var/manifest"

@@ -1,5 +1,376 @@
-"""manifest plugin (placeholder until implemented)."""
+"""manifest plugin: hand every published post to `invoke syndicate`, and hide email-only posts.
+
+Two jobs, both pure (no network):
+
+* At `article_generator_pretaxonomy`, posts with `Newsletter: only` are taken out of the
+  generator's lists (so they are in no page, feed, archive, tag, category or prev/next link)
+  and stashed on `generator.email_only_articles`.
+* At `article_writer_finalized`, the manifest is written under `MANIFEST_PATH` (outside
+  `output/`: it holds the email-only posts and must never be deployed):
+
+      <MANIFEST_PATH>/index.json        one small entry per post, oldest first
+      <MANIFEST_PATH>/posts/<file>.json  everything syndication needs for one post
+
+  Finding what is new reads only the index; a post's file is opened only when it is sent
+  or rendered. A post whose inputs did not change keeps its file untouched, so a rebuild of
+  a 10,000-post site rewrites only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import lxml.html
+from pelican import signals
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    # Folder of the manifest (index.json + posts/). Relative paths are relative to the
+    # working directory. A trailing ".json" is dropped: "var/manifest.json" means var/manifest/.
+    "MANIFEST_PATH": "var/manifest",
+}
+
+FORMAT_VERSION = 1
+NEWSLETTER_VALUES = ("yes", "no", "only")
+_BLOCKS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "table",
+    "ul",
+    "ol",
+    "dl",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+}
+
+
+def get_settings(pelican_settings) -> dict:
+    settings = {key: pelican_settings.get(key, value) for key, value in DEFAULTS.items()}
+    settings["MANIFEST_PATH"] = str(manifest_dir(settings["MANIFEST_PATH"]))
+    return settings
+
+
+def manifest_dir(path) -> Path:
+    """The manifest folder for a MANIFEST_PATH value (a trailing ".json" is dropped)."""
+    text = os.fspath(path)
+    if text.endswith(".json"):
+        text = text[: -len(".json")]
+    return Path(text).absolute()
+
+
+# -- metadata ------------------------------------------------------------------------
+def newsletter_mode(article) -> str:
+    value = str(article.metadata.get("newsletter", "yes")).strip().lower()
+    if value not in NEWSLETTER_VALUES:
+        raise ValueError(
+            f"manifest: {article.source_path}: Newsletter: {value!r} is not one of "
+            f"{', '.join(NEWSLETTER_VALUES)}"
+        )
+    return value
+
+
+def syndicate_channels(article) -> list[str] | None:
+    """`Syndicate:` metadata: None = every channel, [] = none, else the named subset."""
+    raw = article.metadata.get("syndicate")
+    if raw is None:
+        return None
+    if isinstance(raw, (list, tuple)):
+        names = [str(n) for n in raw]
+    else:
+        names = re.split(r"[,\s]+", str(raw))
+    names = [n.strip().lower() for n in names if n.strip()]
+    if names in (["no"], ["none"], ["false"], ["off"]):
+        return []
+    return names
+
+
+def social_texts(article) -> dict[str, str]:
+    """`Social:` (key "") and per-network `SocialMastodon:` etc. (key "mastodon")."""
+    texts = {}
+    for key, value in article.metadata.items():
+        if key == "social":
+            texts[""] = str(value).strip()
+        elif key.startswith("social") and not key.startswith("social_") and len(key) > 6:
+            texts[key[len("social") :].lower()] = str(value).strip()
+    return texts
+
+
+def post_id(article, settings) -> str:
+    """The stable ID `post_ids` set; explicit `ID:` metadata; else a tag: URI."""
+    found = getattr(article, "post_id", None) or article.metadata.get("id")
+    if found:
+        return str(found)
+    authority = settings.get("POST_IDS_AUTHORITY") or urlsplit(settings["SITEURL"]).hostname
+    return f"tag:{authority},{article.date:%Y-%m-%d}:{article.slug}"
+
+
+# -- HTML ----------------------------------------------------------------------------
+def absolute_html(html: str, base_url: str) -> str:
+    """Every href/src in `html` made absolute against `base_url`."""
+    if not html or not html.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    root.make_links_absolute(base_url, resolve_base_href=False)
+    parts = [_escape(root.text or "")]
+    parts += [lxml.html.tostring(child, encoding="unicode") for child in root]
+    return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text: paragraphs apart, list items with "- ", links as "text (url)"."""
+    if not html or not html.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    out: list[str] = []
+    _walk(root, out)
+    text = "".join(out)
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def _walk(el, out: list[str]) -> None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in ("script", "style"):
+        if el.tail:
+            out.append(_squash(el.tail))
+        return
+    if tag in _BLOCKS or tag == "li":
+        out.append("\n\n" if tag != "li" else "\n- ")
+    if tag == "br":
+        out.append("\n")
+    if tag == "img" and el.get("alt"):
+        out.append(f"[{el.get('alt')}]")
+    if tag == "pre":
+        out.append(el.text_content())
+    else:
+        if el.text:
+            out.append(_squash(el.text))
+        for child in el:
+            _walk(child, out)
+        if tag == "a" and el.get("href"):
+            label = el.text_content().strip()
+            href = el.get("href")
+            if href and href != label and not href.startswith("#"):
+                out.append(f" ({href})")
+    if tag in _BLOCKS:
+        out.append("\n\n")
+    if el.tail:
+        out.append(_squash(el.tail))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+# -- entries -------------------------------------------------------------------------
+def _absolute_url(siteurl: str, value: str) -> str:
+    if not value:
+        return ""
+    value = re.sub(r"^\{(static|attach|filename)\}", "", str(value))
+    if urlsplit(value).scheme:
+        return value
+    return siteurl.rstrip("/") + "/" + value.lstrip("/")
+
+
+def _fingerprint(article, siteurl: str, newsletter: str) -> str:
+    """Cheap hash of a post's inputs: unchanged → its manifest file is reused as is."""
+    h = hashlib.sha256()
+    meta = sorted((k, str(v)) for k, v in article.metadata.items())
+    for part in (siteurl, article.url, newsletter, repr(meta), article._content or ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    h.update(str(getattr(article, "post_id", "")).encode())
+    return h.hexdigest()
+
+
+def content_hash(record: dict) -> str:
+    """Hash of what is sent: changes when the post is edited in a way readers would see."""
+    keys = (
+        "title",
+        "url",
+        "summary_html",
+        "content_html",
+        "tags",
+        "category",
+        "image",
+        "image_alt",
+        "social",
+        "email_subject",
+        "newsletter",
+    )
+    blob = json.dumps({k: record.get(k) for k in keys}, sort_keys=True, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def post_record(article, settings, newsletter: str) -> dict:
+    """Everything syndication needs for one post (see syndicate.post.Post)."""
+    siteurl = settings["SITEURL"].rstrip("/")
+    url = f"{siteurl}/{article.url}"
+    content = absolute_html(article.get_content(siteurl), url)
+    summary = absolute_html(article.get_summary(siteurl), url)
+    author = getattr(article, "author", None)
+    metadata = article.metadata
+    record = {
+        "id": post_id(article, settings),
+        "slug": article.slug,
+        "title": lxml.html.fromstring(f"<p>{article.title}</p>").text_content(),
+        "url": url,
+        "date": article.date.isoformat(),
+        "modified": article.modified.isoformat() if getattr(article, "modified", None) else "",
+        "summary_html": summary,
+        "summary_text": html_to_text(summary),
+        "content_html": content,
+        "text": html_to_text(content),
+        "category": str(getattr(article, "category", "") or ""),
+        "tags": [str(t) for t in getattr(article, "tags", []) or []],
+        "author": str(author) if author else "",
+        "image": _absolute_url(siteurl, metadata.get("image", "")),
+        "image_alt": str(metadata.get("imagealt", "") or ""),
+        "comments_url": f"{url}#comments",
+        "newsletter": newsletter,
+        "channels": syndicate_channels(article),
+        "social": social_texts(article),
+        "email_subject": str(metadata.get("emailsubject", "") or ""),
+        "source_path": os.path.relpath(article.source_path, settings.get("PATH", ".")),
+        "public": newsletter != "only",
+    }
+    record["content_hash"] = content_hash(record)
+    return record
+
+
+def _file_name(article) -> str:
+    digest = hashlib.sha1(article.url.encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
+    return f"{article.date:%Y-%m-%d}-{article.slug}-{digest}.json"
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _read_index(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_manifest(articles, settings) -> Path:
+    """Write index.json and the changed posts' files; remove files of vanished posts."""
+    folder = Path(get_settings(settings)["MANIFEST_PATH"])
+    posts_dir = folder / "posts"
+    posts_dir.mkdir(parents=True, exist_ok=True)
+    siteurl = settings["SITEURL"].rstrip("/")
+    previous = {e["file"]: e for e in _read_index(folder).get("posts", []) if "file" in e}
+    entries = []
+    written = 0
+    for article, newsletter in articles:
+        name = _file_name(article)
+        fingerprint = _fingerprint(article, siteurl, newsletter)
+        old = previous.get(name)
+        if old and old.get("fingerprint") == fingerprint and (posts_dir / name).exists():
+            entries.append(old)
+            continue
+        record = post_record(article, settings, newsletter)
+        _write_atomic(posts_dir / name, json.dumps(record, ensure_ascii=False, indent=1))
+        written += 1
+        entries.append(
+            {
+                "id": record["id"],
+                "slug": record["slug"],
+                "date": record["date"],
+                "file": name,
+                "newsletter": newsletter,
+                "channels": record["channels"],
+                "content_hash": record["content_hash"],
+                "fingerprint": fingerprint,
+            }
+        )
+    entries.sort(key=lambda e: (e["date"], e["slug"]))
+    ids = {}
+    for entry in entries:
+        if entry["id"] in ids:
+            raise ValueError(
+                f"manifest: posts {ids[entry['id']]!r} and {entry['slug']!r} share the ID "
+                f"{entry['id']!r}; give one of them its own `ID:`"
+            )
+        ids[entry["id"]] = entry["slug"]
+    keep = {e["file"] for e in entries}
+    for stale in posts_dir.glob("*.json"):
+        if stale.name not in keep:
+            stale.unlink()
+    index = {
+        "version": FORMAT_VERSION,
+        "siteurl": siteurl,
+        "sitename": settings.get("SITENAME", ""),
+        "built": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "posts": entries,
+    }
+    _write_atomic(folder / "index.json", json.dumps(index, ensure_ascii=False, indent=0))
+    log.debug("manifest: %d posts (%d rewritten) in %s", len(entries), written, folder)
+    return folder
+
+
+# -- signal receivers --------------------------------------------------------------------
+def hide_email_only(generator) -> None:
+    """Take `Newsletter: only` posts out of every list the site is built from."""
+    hidden = []
+    for attr in ("articles", "translations"):
+        kept = []
+        for article in getattr(generator, attr):
+            if newsletter_mode(article) == "only":
+                hidden.append(article)
+            else:
+                kept.append(article)
+        setattr(generator, attr, kept)
+    for article in generator.articles:
+        article.translations = [
+            t for t in getattr(article, "translations", []) if newsletter_mode(t) != "only"
+        ]
+    generator.email_only_articles = hidden
+
+
+def write_after_articles(generator, writer=None) -> None:
+    """Write the manifest once the articles are written (the build did not fail)."""
+    articles = [(a, newsletter_mode(a)) for a in generator.articles]
+    articles += [(a, "only") for a in getattr(generator, "email_only_articles", [])]
+    write_manifest(articles, generator.settings)
 
 
 def register():
-    pass
+    signals.article_generator_pretaxonomy.connect(hide_email_only)
+    signals.article_writer_finalized.connect(write_after_articles)

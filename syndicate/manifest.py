@@ -1,0 +1,113 @@
+"""Read the manifest the `manifest` plugin wrote: a small index, one file per post.
+
+`Manifest.entries` is the index (cheap: id, slug, date, channels, newsletter, hash);
+`Manifest.post(entry)` opens one post's file. Finding what is new touches only the index,
+so its cost does not grow with the size of the archive's content.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from syndicate.errors import ManifestError
+from syndicate.post import Post
+
+SUPPORTED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    slug: str
+    date: datetime
+    file: str
+    newsletter: str
+    channels: tuple[str, ...] | None
+    content_hash: str
+
+
+class Manifest:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        index_path = self.folder / "index.json"
+        try:
+            index = json.loads(index_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise ManifestError(
+                f"no manifest at {index_path}",
+                hint="build the site first (`invoke build`, or `invoke publish`)",
+            ) from e
+        except ValueError as e:
+            raise ManifestError(f"{index_path} is not valid JSON: {e}", hint="rebuild") from e
+        if index.get("version") != SUPPORTED_VERSION:
+            raise ManifestError(
+                f"{index_path} has format version {index.get('version')!r}; "
+                f"this syndicate reads version {SUPPORTED_VERSION}",
+                hint="rebuild the site with this checkout",
+            )
+        self.siteurl: str = index.get("siteurl", "")
+        self.sitename: str = index.get("sitename", "")
+        self.built: str = index.get("built", "")
+        self.entries: list[Entry] = [_entry(raw) for raw in index.get("posts", [])]
+        self._by_slug = {e.slug: e for e in self.entries}
+
+    def by_slug(self, slug: str) -> Entry:
+        try:
+            return self._by_slug[slug]
+        except KeyError:
+            raise ManifestError(
+                f"no post with slug {slug!r} in the manifest",
+                hint="`invoke syndicate --status` lists the posts",
+            ) from None
+
+    def post(self, entry: Entry) -> Post:
+        path = self.folder / "posts" / entry.file
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ManifestError(f"cannot read {path}: {e}", hint="rebuild the site") from e
+        return post_from_dict(raw)
+
+
+def _entry(raw: dict[str, Any]) -> Entry:
+    channels = raw.get("channels")
+    return Entry(
+        id=raw["id"],
+        slug=raw["slug"],
+        date=datetime.fromisoformat(raw["date"]),
+        file=raw["file"],
+        newsletter=raw.get("newsletter", "yes"),
+        channels=None if channels is None else tuple(channels),
+        content_hash=raw.get("content_hash", ""),
+    )
+
+
+def post_from_dict(raw: dict[str, Any]) -> Post:
+    channels = raw.get("channels")
+    return Post(
+        id=raw["id"],
+        slug=raw["slug"],
+        title=raw["title"],
+        url=raw["url"],
+        date=datetime.fromisoformat(raw["date"]),
+        summary_html=raw.get("summary_html", ""),
+        summary_text=raw.get("summary_text", ""),
+        content_html=raw.get("content_html", ""),
+        text=raw.get("text", ""),
+        category=raw.get("category", ""),
+        tags=tuple(raw.get("tags", ())),
+        author=raw.get("author", ""),
+        image=raw.get("image", ""),
+        image_alt=raw.get("image_alt", ""),
+        comments_url=raw.get("comments_url", ""),
+        newsletter=raw.get("newsletter", "yes"),
+        channels=None if channels is None else tuple(channels),
+        social=dict(raw.get("social", {})),
+        email_subject=raw.get("email_subject", ""),
+        source_path=raw.get("source_path", ""),
+        content_hash=raw.get("content_hash", ""),
+    )
