@@ -107,6 +107,7 @@ PLUGINS = [
     "content_checks",
     "post_ids",
     "reading_time",
+    "post_nav",
     "share_links",
     "social_meta",
     "feeds",

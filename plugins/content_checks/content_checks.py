@@ -1,5 +1,168 @@
-"""content_checks plugin (placeholder until implemented)."""
+"""content_checks: one clear line per broken content file, and the build goes on.
+
+Every reader Pelican uses is wrapped so that, before a file becomes an article
+or page, it is checked for the usual mistakes:
+
+    content/posts/x.md: empty file
+    content/posts/x.md: not valid UTF-8 (byte 0xe9 at offset 17)
+    content/posts/x.md: no Title
+    content/posts/x.md: no Date
+    content/posts/x.md: unparsable Date 'next tuesday-ish'
+    content/posts/x.md: unknown Status 'pubished' (use published, draft or hidden)
+    content/posts/x.md: could not be read: <reason>
+
+Each problem is logged once at ERROR level (so `invoke check` fails) and the
+file is skipped quietly: the rest of the site builds as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+from pelican import signals
+from pelican.utils import get_date
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    # Statuses a post or page may declare; anything else is reported and skipped.
+    "CONTENT_CHECKS_STATUSES": ("published", "draft", "hidden"),
+    # Metadata every article must carry (pages only need a Title).
+    "CONTENT_CHECKS_ARTICLE_REQUIRED": ("title", "date"),
+}
+
+SKIP = {"status": "skip"}
+_HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):\s*(.*)$")
+_MARKDOWN_EXTENSIONS = {"md", "markdown", "mkd", "mdown"}
+
+
+def get_settings(pelican_settings) -> dict:
+    """This plugin's settings: DEFAULTS overlaid with the site's values."""
+    settings = {key: pelican_settings.get(key, value) for key, value in DEFAULTS.items()}
+    for key in DEFAULTS:
+        value = settings[key]
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"content_checks: {key} must be a list of names, not {value!r}")
+        settings[key] = tuple(v.lower() for v in value)
+    return settings
+
+
+def display_path(path: str) -> str:
+    """The path as a writer would type it: relative to the working folder when inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def report(path: str, problem: str) -> dict:
+    """Log one line naming the file and the problem; return metadata that skips it."""
+    log.error("content_checks: %s: %s", display_path(path), problem)
+    return dict(SKIP)
+
+
+def markdown_header(text: str) -> dict[str, str]:
+    """The `Key: value` lines at the top of a Markdown file (lower-case keys)."""
+    header = {}
+    for line in text.lstrip("\ufeff").splitlines():
+        if not line.strip():
+            break
+        match = _HEADER_LINE.match(line)
+        if match:
+            header[match.group(1).lower()] = match.group(2).strip()
+        elif not line.startswith((" ", "\t")):
+            break
+    return header
+
+
+def _is_article(path: str, settings) -> bool:
+    root = os.path.abspath(settings.get("PATH", "."))
+    rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+    for folder in settings.get("ARTICLE_PATHS", []):
+        folder = folder.strip("/")
+        if not folder or rel == folder or rel.startswith(folder + "/"):
+            return True
+    return False
+
+
+def problem_before_reading(path: str, raw: bytes, settings) -> str | None:
+    """What is wrong with the raw file, found without the reader; None if nothing."""
+    if not raw.strip():
+        return "empty file"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})"
+    if path.rsplit(".", 1)[-1].lower() in _MARKDOWN_EXTENSIONS:
+        date = markdown_header(text).get("date")
+        if date is not None:
+            try:
+                get_date(date)
+            except ValueError:
+                return f"unparsable Date {date!r}"
+    return None
+
+
+def problem_in_metadata(path: str, metadata: dict, settings) -> str | None:
+    """What is wrong with the metadata the reader found; None if nothing."""
+    ours = get_settings(settings)
+    required = ours["CONTENT_CHECKS_ARTICLE_REQUIRED"] if _is_article(path, settings) else ()
+    if not str(metadata.get("title", "") or "").strip():
+        return "no Title"
+    for key in required:
+        if key != "title" and not metadata.get(key):
+            return f"no {key.capitalize()}"
+    status = metadata.get("status")
+    if status is not None and str(status).lower() not in ours["CONTENT_CHECKS_STATUSES"]:
+        allowed = ", ".join(ours["CONTENT_CHECKS_STATUSES"][:-1])
+        return f"unknown Status {status!r} (use {allowed} or {ours['CONTENT_CHECKS_STATUSES'][-1]})"
+    return None
+
+
+class CheckedReaderMixin:
+    """Checks the file around the wrapped reader's own `read`."""
+
+    def read(self, source_path):
+        try:
+            with open(source_path, "rb") as f:
+                raw = f.read()
+        except OSError as e:
+            return "", report(source_path, f"could not be opened: {e.strerror or e}")
+        problem = problem_before_reading(source_path, raw, self.settings)
+        if problem:
+            return "", report(source_path, problem)
+        try:
+            content, metadata = super().read(source_path)
+        except Exception as e:  # a reader crash must never stop the build
+            reason = " ".join(str(e).split()) or type(e).__name__
+            return "", report(source_path, f"could not be read: {reason}")
+        problem = problem_in_metadata(source_path, metadata, self.settings)
+        if problem:
+            return "", report(source_path, problem)
+        return content, metadata
+
+
+def checked(reader_class):
+    """A subclass of reader_class that runs the checks first.
+
+    It keeps the original class name: Pelican derives each document's `reader`
+    metadata from it.
+    """
+    if issubclass(reader_class, CheckedReaderMixin):
+        return reader_class
+    return type(reader_class.__name__, (CheckedReaderMixin, reader_class), {})
+
+
+def wrap_readers(readers) -> None:
+    """readers_init receiver: put the checks in front of every enabled text reader.
+
+    The "static" pseudo-reader (images, robots.txt, ...) is left alone.
+    """
+    get_settings(readers.settings)  # fail early on a misconfiguration
+    for ext, reader_class in list(readers.reader_classes.items()):
+        if reader_class and ext != "static":
+            readers.reader_classes[ext] = checked(reader_class)
 
 
 def register():
-    pass
+    signals.readers_init.connect(wrap_readers)

@@ -1,5 +1,86 @@
-"""reading_time plugin (placeholder until implemented)."""
+"""reading_time: estimated minutes to read each article, as `article.reading_time`.
+
+Counts the words of the rendered text (markup stripped, code included) and
+divides by a reading speed. Always at least one minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from html.parser import HTMLParser
+
+from pelican import signals
+from pelican.contents import Article
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    # Words per minute of an unhurried adult reader of web prose.
+    "READING_TIME_WPM": 230,
+}
+
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def get_settings(pelican_settings) -> dict:
+    """This plugin's settings: DEFAULTS overlaid with the site's values."""
+    settings = {key: pelican_settings.get(key, value) for key, value in DEFAULTS.items()}
+    wpm = settings["READING_TIME_WPM"]
+    if isinstance(wpm, bool) or not isinstance(wpm, int | float) or wpm <= 0:
+        log.warning(
+            "reading_time: READING_TIME_WPM must be a positive number, not %r; using %s",
+            wpm,
+            DEFAULTS["READING_TIME_WPM"],
+        )
+        settings["READING_TIME_WPM"] = DEFAULTS["READING_TIME_WPM"]
+    return settings
+
+
+class _TextOnly(HTMLParser):
+    """Collects the text of an HTML fragment, skipping <script> and <style>."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def count_words(html: str) -> int:
+    """Number of words in the text of an HTML fragment."""
+    parser = _TextOnly()
+    parser.feed(html or "")
+    parser.close()
+    return len(_WORD.findall(" ".join(parser.parts)))
+
+
+def minutes(words: int, wpm: float) -> int:
+    """Whole minutes to read `words` at `wpm`, never less than one."""
+    return max(1, math.ceil(words / wpm))
+
+
+def add_reading_time(instance) -> None:
+    """content_object_init receiver: set reading_time on articles."""
+    if not isinstance(instance, Article):
+        return
+    settings = get_settings(instance.settings)
+    words = count_words(getattr(instance, "_content", ""))
+    instance.word_count = words
+    instance.reading_time = minutes(words, settings["READING_TIME_WPM"])
 
 
 def register():
-    pass
+    signals.content_object_init.connect(add_reading_time)

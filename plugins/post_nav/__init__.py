@@ -1,0 +1,1 @@
+from .post_nav import register  # noqa: F401
