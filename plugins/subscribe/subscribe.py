@@ -136,14 +136,21 @@ def build_form(conf: dict) -> dict | None:
 def feed_list(context: dict, conf: dict) -> list[dict]:
     """Feed links: the feeds plugin's `feed_links` if present, else the fallback paths.
 
+    `feed_links` items are dicts (title, type, url, path) or (title, type, href) tuples.
+
     Site-relative paths keep `path` (the template prefixes its SITEURL); absolute
     URLs keep `url`.
     """
     source = context.get("feed_links") or conf["SUBSCRIBE_FALLBACK_FEEDS"]
     siteurl = str(context.get("SITEURL", "")).rstrip("/")
     feeds = []
-    for title, mime, href in source:
-        href = str(href)
+    for item in source:
+        if isinstance(item, dict):  # the feeds plugin's shape: title, type, url, path
+            title, mime = item["title"], item["type"]
+            href = str(item.get("path") or item.get("url") or "")
+        else:
+            title, mime, href = item
+            href = str(href)
         if siteurl and href.startswith(siteurl + "/"):
             href = href[len(siteurl) + 1 :]
         if _ABSOLUTE.match(href) or href.startswith("//"):
