@@ -198,3 +198,15 @@ def test_faults_map_to_typed_errors(masto, fault, kwargs, expected):
     # the same item goes through on the next attempt, once
     send_once(channel, post)
     assert masto.delivered(post.url) == 1
+
+
+def test_deliberate_resend_posts_again_and_ignores_the_old_status(masto):
+    channel = channel_for(masto)
+    post = make_post()
+    _, first = send_once(channel, post)
+    resend = {"generation": 1, "history": [{"remote_id": first.id}]}
+    assert channel.find_existing(post, resend) is None
+    draft = channel.render(post)
+    second = channel.send(post, draft, {**resend, "intent": channel.prepare(post, draft)})
+    assert second.id != first.id and masto.delivered(post.url) == 2
+    assert channel.find_existing(post, resend).id == second.id

@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNDICATE_MASTODON_MAX_CHARACTERS": 500,
     "SYNDICATE_MASTODON_URL_LENGTH": 23,
     "SYNDICATE_MASTODON_HASHTAGS": 4,
-    "SYNDICATE_MASTODON_TIMEOUT": 10,
+    "SYNDICATE_MASTODON_TIMEOUT": None,  # seconds; None = SYNDICATE_TIMEOUT
     "SYNDICATE_MASTODON_LOOKBACK": 40,
 }
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -58,13 +58,22 @@ def get_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
             f"SYNDICATE_MASTODON_VISIBILITY must be one of {', '.join(VISIBILITIES)}, "
             f"not {values['SYNDICATE_MASTODON_VISIBILITY']!r}"
         )
+    if values["SYNDICATE_MASTODON_TIMEOUT"] is None:
+        values["SYNDICATE_MASTODON_TIMEOUT"] = settings.get("SYNDICATE_TIMEOUT", 20.0)
     if not values["SYNDICATE_MASTODON_LANGUAGE"]:
         values["SYNDICATE_MASTODON_LANGUAGE"] = settings.get("DEFAULT_LANG", "") or ""
     return values
 
 
-def idempotency_key(post_id: str, channel: str = "mastodon") -> str:
-    return hashlib.sha256(f"{post_id}\n{channel}".encode()).hexdigest()[:40]
+def idempotency_key(post_id: str, channel: str = "mastodon", generation: int = 0) -> str:
+    """Derived from the post ID and channel; a deliberate re-send (generation n) gets its own."""
+    seed = f"{post_id}\n{channel}" + (f"\n{generation}" if generation else "")
+    return hashlib.sha256(seed.encode()).hexdigest()[:40]
+
+
+def earlier_sends(item: Mapping[str, Any]) -> set[str]:
+    """Remote ids of sends a deliberate re-send replaces: find_existing must not match them."""
+    return {str(h.get("remote_id")) for h in item.get("history") or [] if h.get("remote_id")}
 
 
 def site_file(settings: Mapping[str, Any], url: str) -> Path | None:
@@ -210,7 +219,10 @@ class MastodonChannel(Channel):
             post=post,
         )
         wanted = {post.url, html.escape(post.url)}
+        replaced = earlier_sends(item)
         for status in statuses or []:
+            if str(status["id"]) in replaced:
+                continue
             content = status.get("content") or ""
             card = status.get("card") or {}
             if any(u in content for u in wanted) or card.get("url") == post.url:
@@ -242,7 +254,10 @@ class MastodonChannel(Channel):
 
     def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:
         intent = item.get("intent") or {}
+        generation = int(item.get("generation") or 0)
         key = intent.get("idempotency_key") or idempotency_key(post.id, self.name)
+        if generation:
+            key = idempotency_key(post.id, self.name, generation)
         media_ids = self._upload_image(post)
         status = self._call(
             "post status",
