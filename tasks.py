@@ -76,14 +76,21 @@ def publish(c, deploy=True, syndicate=True, dry_run=False):
         "python": "interpreter with the dependencies (default: the work tree's .venv)",
         "branch": "branch that publishes (default: main)",
         "keep": "releases to keep in <web-root>.releases (default: 5)",
+        "syndicate": "syndicate after deploying (--no-syndicate: deploy only)",
     },
 )
-def install_hook(c, repo, web_root, work_tree="", python="", branch="main", keep=5):
+def install_hook(c, repo, web_root, work_tree="", python="", branch="main", keep=5, syndicate=True):
     """Install the post-receive hook that publishes every push to main."""
     from sitetools.hook import install
 
     hook = install(
-        repo, web_root, work_tree=work_tree, python=python, branch=branch, keep=int(keep)
+        repo,
+        web_root,
+        work_tree=work_tree,
+        python=python,
+        branch=branch,
+        keep=int(keep),
+        syndicate=syndicate,
     )
     print(f"installed {hook}")
 

@@ -2,6 +2,8 @@
 # post-receive: publish every push to @BRANCH@. Installed by `invoke install-hook`;
 # re-run that task to change the values below rather than editing them here.
 #
+# Scheduled posts: run `hooks/post-receive --scheduled` from cron (hourly, say).
+#
 # For a push to @BRANCH@: take a lock (two pushes never publish at once), bring the
 # server's work tree to the pushed commit, `invoke publish` there (build with
 # publishconf.py, deploy atomically into the web root, syndicate what is new), then
@@ -15,6 +17,7 @@ WEB_ROOT=@WEB_ROOT@
 PYTHON=@PYTHON@  # empty: the work tree's own .venv, set up like `make build`
 BRANCH=@BRANCH@
 KEEP_RELEASES=@KEEP@
+PUBLISH_ARGS=(@PUBLISH_ARGS@)  # --no-syndicate: deploy only
 LEDGER_PATHS=(data/ledger.json data/post-ids.json)
 ZERO=0000000000000000000000000000000000000000
 
@@ -24,18 +27,22 @@ if [ -n "${PUBLISH_HOOK_ACTIVE:-}" ]; then
   exit 0
 fi
 
-pushed=no
-while read -r _old new ref; do
-  if [ "$ref" = "refs/heads/$BRANCH" ] && [ "$new" != "$ZERO" ]; then
-    pushed=yes
+if [ "${1:-}" = "--scheduled" ]; then
+  # Run from cron to publish posts whose date has now passed: same lock, same path.
+  REPO=$(cd "${GIT_DIR:-$(dirname "$0")/..}" && pwd -P)
+else
+  pushed=no
+  while read -r _old new ref; do
+    if [ "$ref" = "refs/heads/$BRANCH" ] && [ "$new" != "$ZERO" ]; then
+      pushed=yes
+    fi
+  done
+  if [ "$pushed" = no ]; then
+    echo "publish: no push to $BRANCH; nothing to publish"
+    exit 0
   fi
-done
-if [ "$pushed" = no ]; then
-  echo "publish: no push to $BRANCH; nothing to publish"
-  exit 0
+  REPO=$(cd "${GIT_DIR:-.}" && pwd -P)
 fi
-
-REPO=$(cd "${GIT_DIR:-.}" && pwd -P)
 # Git sets these for the bare repository; the work tree is a repository of its own.
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PREFIX GIT_QUARANTINE_PATH
 export PYTHONUNBUFFERED=1
@@ -43,12 +50,9 @@ export PYTHONUNBUFFERED=1
 say() { printf 'publish: %s\n' "$*"; }
 fail() {
   printf 'publish: FAILED: %s\n' "$*" >&2
-  if [ -L "$WEB_ROOT" ]; then
-    printf 'publish: %s still serves the previous release (%s)\n' \
-      "$WEB_ROOT" "$(basename "$(readlink "$WEB_ROOT")")" >&2
-  fi
   exit 1
 }
+live() { basename "$(readlink "$WEB_ROOT" 2>/dev/null || echo none)"; }
 
 exec 9>"$REPO/publish.lock"
 if ! flock -n 9; then
@@ -116,9 +120,10 @@ if [ -z "$PYTHON" ]; then
   PYTHON="$WORK_TREE/.venv/bin/python"
 fi
 
+before=$(live)
 say "publishing $(git log -1 --format='%h %s') into $WEB_ROOT"
 DEPLOY=dir DEPLOY_DIR="$WEB_ROOT" DEPLOY_KEEP_RELEASES="$KEEP_RELEASES" \
-  "$PYTHON" -m invoke publish
+  "$PYTHON" -m invoke publish "${PUBLISH_ARGS[@]}"
 status=$?
 
 # Whatever happened, what the run recorded goes into git (the build may have
@@ -127,6 +132,11 @@ commit_ledger || say "could not commit the ledger; it stays in $WORK_TREE"
 push_back
 
 if [ "$status" -ne 0 ]; then
+  if [ "$(live)" = "$before" ]; then
+    say "$WEB_ROOT still serves the previous site (release $before)" >&2
+  else
+    say "the new site is live (release $(live)), but syndication did not finish" >&2
+  fi
   fail "invoke publish exited with $status (see above); fix it and push again"
 fi
-say "done: $WEB_ROOT serves $(basename "$(readlink "$WEB_ROOT")")"
+say "done: $WEB_ROOT serves release $(live)"

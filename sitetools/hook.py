@@ -28,7 +28,15 @@ def default_work_tree(repo: str | os.PathLike) -> Path:
     return repo.with_name(name + ".work")
 
 
-def render(*, work_tree: Path, web_root: Path, python: str, branch: str, keep: int) -> str:
+def render(
+    *,
+    work_tree: Path,
+    web_root: Path,
+    python: str,
+    branch: str,
+    keep: int,
+    syndicate: bool = True,
+) -> str:
     """The hook script with its settings filled in (each value shell-quoted)."""
     values = {
         "@WORK_TREE@": shlex.quote(str(work_tree)),
@@ -36,6 +44,7 @@ def render(*, work_tree: Path, web_root: Path, python: str, branch: str, keep: i
         "@PYTHON@": shlex.quote(python) if python else '""',
         "@BRANCH@": shlex.quote(branch),
         "@KEEP@": str(int(keep)),
+        "@PUBLISH_ARGS@": "" if syndicate else "--no-syndicate",
     }
     text = TEMPLATE.read_text(encoding="utf-8")
     for marker, value in values.items():
@@ -51,6 +60,7 @@ def install(
     python: str = "",
     branch: str = "main",
     keep: int = 5,
+    syndicate: bool = True,
 ) -> Path:
     """Write <repo>/hooks/post-receive; return its path."""
     if shutil.which("flock") is None:
@@ -83,6 +93,7 @@ def install(
         python=python,
         branch=branch,
         keep=keep,
+        syndicate=syndicate,
     )
     partial = hook.with_name(".post-receive.new")
     partial.write_text(text, encoding="utf-8")
