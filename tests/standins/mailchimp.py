@@ -79,16 +79,27 @@ class MailchimpStandIn(StandIn):
         self.api_key = api_key
         self.list_id = list_id
         self.validate_spec = validate_spec
-        self._ids = itertools.count(1)
-        self.lists: dict[str, dict[str, Any]] = {}
-        self.categories: dict[str, dict[str, Any]] = {}  # id -> category (+ "interests")
-        self.segments: dict[int, dict[str, Any]] = {}
-        self.campaigns: dict[str, dict[str, Any]] = {}  # insertion order = create order
-        self.contents: dict[str, dict[str, str]] = {}
-        self.sends: list[str] = []  # campaign ids, one per accepted send action
-        self.tests: list[dict[str, Any]] = []  # test emails: campaign id, addresses, type
-        self._seen_sending: set[str] = set()
-        self.add_list(list_id, list_name, from_name=from_name, from_email=from_email)
+        self._initial = (list_name, from_name, from_email)
+        self.reset()
+
+    def reset(self):
+        """Forget everything: requests, faults, state (tests share one running server)."""
+        list_name, from_name, from_email = self._initial
+        with self.lock:
+            self.requests.clear()
+            self.violations.clear()
+            self.faults.clear()
+            self.hooks.clear()
+            self._ids = itertools.count(1)
+            self.lists: dict[str, dict[str, Any]] = {}
+            self.categories: dict[str, dict[str, Any]] = {}  # id -> category (+ "interests")
+            self.segments: dict[int, dict[str, Any]] = {}
+            self.campaigns: dict[str, dict[str, Any]] = {}  # insertion order = create order
+            self.contents: dict[str, dict[str, str]] = {}
+            self.sends: list[str] = []  # campaign ids, one per accepted send action
+            self.tests: list[dict[str, Any]] = []  # test emails: campaign id, addresses, type
+            self._seen_sending: set[str] = set()
+            self.add_list(self.list_id, list_name, from_name=from_name, from_email=from_email)
 
     # -- state set-up for tests ----------------------------------------------------
     def _next(self, prefix: str = "") -> str:
