@@ -126,7 +126,7 @@ def publish(
     if not syndicate:
         say("publish: syndicate skipped")
         return 0
-    argv = ["--dry-run"] if dry_run else []
+    argv = ["--settings", settings_file] + (["--dry-run"] if dry_run else [])
     say("publish: syndicating" + (" (dry run: writing outbox/)" if dry_run else ""))
     code = run_syndicate(argv)
     if code != 0:

@@ -255,6 +255,7 @@ def test_make_target_the_hook_uses_exists():
 
 def test_push_publishes_atomically_syndicates_once_and_survives_a_bad_push(tmp_path, standins):
     syndicate = syndicate_available()
+    assert standins or not syndicate, "syndicate/ is there but no channel stand-in is"
     site = HookSite(tmp_path, syndicate=syndicate, env=standin_env(standins))
     now = datetime.now(UTC).replace(microsecond=0)
     first_date, second_date = now - timedelta(days=2), now - timedelta(days=1)
