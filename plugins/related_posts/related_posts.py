@@ -14,6 +14,7 @@ Sets `article.related_posts` (a list of articles) once per build.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -132,6 +133,7 @@ def related(
     if n < 2 or limit <= 0:
         return {d.key: [] for d in docs}
     by_key = {d.key: d for d in docs}
+    date_keys = {d.key: _date_key(d.date) for d in docs}
 
     # document frequencies
     tag_df = Counter(t for d in docs for t in d.tags)
@@ -180,15 +182,14 @@ def related(
                     if other != doc.key:
                         scores[other] += weight * mine * theirs
         stats.candidates += len(scores)
-        ranked = sorted(
-            (key for key, score in scores.items() if score >= min_score and score > 0),
-            key=lambda key: (
-                -round(scores[key], 12),
-                _date_key(by_key[key].date),
-                by_key[key].slug,
-            ),
-        )
-        result[doc.key] = ranked[:limit]
+        floor = max(min_score, 1e-12)
+        if len(scores) > limit:
+            # only posts scoring at least the limit-th best score (ties included) can
+            # make the list: sort those few, not every candidate
+            floor = max(floor, heapq.nlargest(limit, scores.values())[-1] - 1e-9)
+        best = [key for key, score in scores.items() if score >= floor]
+        best.sort(key=lambda key: (-round(scores[key], 9), date_keys[key], by_key[key].slug))
+        result[doc.key] = best[:limit]
     return result
 
 
