@@ -159,6 +159,8 @@ def _entry(post: Post, settings: Mapping[str, Any]) -> dict[str, Any]:
         "image": urljoin(base, post.image) if post.image else "",
         "image_alt": post.image_alt,
         "comments_url": post.comments_url or f"{post.url}#comments",
+        # Email-only posts have no page on the site: nothing may link to it.
+        "public": post.newsletter != "only",
         "tags": list(post.tags),
         "category": post.category,
     }
