@@ -356,3 +356,31 @@ def test_render_is_offline_and_shows_what_would_be_sent():
     assert draft.extra["from_name"] == "Maren Holt"
     assert draft.extra["reply_to"] == "(list default)"
     assert ch.prepare(post, draft)["title"] == campaign_title(post.id)
+
+
+def test_digest_is_one_campaign_for_several_posts_found_again_after_a_crash(mc):
+    mc.add_interest("Topics", "Email marketing")
+    segments = {"tag:email": "interest:Topics/Email marketing"}
+    ch = channel(mc, NEWSLETTER_MODE="digest", MAILCHIMP_SEGMENTS=segments)
+    assert ch.digest_mode
+    posts = [make_post(n, tags=("email",)) for n in (15, 16, 17)]
+    post, draft = ch.digest(posts)
+    # The same posts in another order make the same digest (same campaign title).
+    again, _ = ch.digest(list(reversed(posts)))
+    assert again.id == post.id and draft.extra["title"] == campaign_title(post.id)
+    assert draft.extra["posts"] == [p.id for p in reversed(posts)]
+    assert draft.extra["segments"] == ["interest:Topics/Email marketing"]
+    item = {"intent": ch.prepare(post, draft)}
+    remote = ch.send(post, draft, item)
+    assert mc.sends == [remote.id]
+    for p in posts:
+        assert mc.delivered(p.url) == 1
+    assert mc.campaigns[remote.id]["recipients"]["segment_opts"]["conditions"]
+    assert ch.find_existing(post, item).id == remote.id
+    # A post for the whole list makes the whole digest go to the whole list.
+    _, wide = ch.digest([*posts, make_post(18)])
+    assert wide.extra["segments"] == []
+
+
+def test_digest_mode_is_off_by_default(mc):
+    assert not channel(mc).digest_mode

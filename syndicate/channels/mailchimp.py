@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     # Whether a subscriber needs "any" or "all" of a post's mapped segments.
     "MAILCHIMP_SEGMENT_MATCH": "any",
     # "post": one campaign per post. "digest": one campaign for several new posts
-    # (see README; needs the runner's batch support).
+    # (MailchimpChannel.digest(); see README for what the runner does with it).
     "NEWSLETTER_MODE": "post",
     # How many days before a post's date to look back for an earlier campaign of it.
     "MAILCHIMP_LOOKBACK_DAYS": 30,
@@ -437,6 +437,65 @@ class MailchimpChannel(Channel):
                 "reply_to": reply_to,
             },
         )
+
+    # -- digest mode: one campaign for several posts -----------------------------------------
+    @property
+    def digest_mode(self) -> bool:
+        return self.options["NEWSLETTER_MODE"] == "digest"
+
+    def digest(self, posts: Sequence[Post]) -> tuple[Post, Draft]:
+        """One synthetic post standing for a digest of `posts`, and its draft.
+
+        The digest's ID (so its campaign title) is derived from the IDs of the posts it
+        holds, so a re-run after a crash finds the same campaign; its tags are the union
+        of theirs, so segments still apply. prepare/find_existing/send take it like any
+        post; the runner then records every post of the digest as sent with its Remote.
+        """
+        if not posts:
+            raise ValueError("mailchimp: a digest needs at least one post")
+        ordered = sorted(posts, key=lambda p: p.date, reverse=True)
+        ids = "\n".join(sorted(p.id for p in posts))
+        key = hashlib.sha256(ids.encode("utf-8")).hexdigest()[:16]
+        message = email_render.render_digest(ordered, self.settings)
+        tags: list[str] = []
+        for p in ordered:
+            tags += [t for t in (*p.tags, *([p.category] if p.category else ())) if t not in tags]
+        siteurl = str(self.settings.get("SITEURL", "")).rstrip("/") + "/"
+        post = Post(
+            id=f"digest:{key}",
+            slug=f"digest-{ordered[0].date:%Y-%m-%d}",
+            title=message.subject,
+            url=siteurl,
+            date=ordered[0].date,
+            summary_text=message.preheader,
+            tags=tuple(tags),
+            email_subject=message.subject,
+        )
+        from_name, reply_to = self._sender(online=False)
+        # Segments of the digest: the union of its posts' ones, unless one of its posts
+        # goes to the whole list (then the digest does too).
+        targets: list[str] = []
+        for p in ordered:
+            own = segments_for(p, self.options["MAILCHIMP_SEGMENTS"])
+            if not own:
+                targets = []
+                break
+            targets += [t for t in own if t not in targets]
+        draft = Draft(
+            channel=self.name,
+            text=message.text,
+            html=message.html,
+            subject=message.subject,
+            extra={
+                "preview_text": message.preheader,
+                "title": campaign_title(post.id),
+                "segments": targets,
+                "from_name": from_name,
+                "reply_to": reply_to,
+                "posts": [p.id for p in ordered],
+            },
+        )
+        return post, draft
 
     def prepare(self, post: Post, draft: Draft) -> dict[str, Any]:
         return {"title": campaign_title(post.id), "list_id": self.list_id}
