@@ -49,6 +49,101 @@ def rebuild(c):
     pelican_run("-d -s {settings_base}".format(**CONFIG))
 
 
+def _serve_output(host, port):
+    """Serve output/ over HTTP until Ctrl-C."""
+    import functools
+    import http.server
+
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=CONFIG["deploy_path"]
+    )
+    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+        print(f"Serving {CONFIG['deploy_path']}/ on http://{host}:{port}/ (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("\nStopped.")
+
+
+@task(help={"comments": "also run the Isso comment server (--no-comments: site only)"})
+def serve(c, comments=True):
+    """Build, start Isso for comments, and serve output/ on http://localhost:8000."""
+    build(c)
+    isso = None
+    if comments:
+        try:
+            from sitetools.isso import start_isso, stop_isso
+        except ImportError:
+            print("Isso support is not available; serving the site without comments.")
+        else:
+            try:
+                isso = start_isso(site_origins=[f"http://{CONFIG['host']}:{CONFIG['port']}"])
+                print("Comments: Isso is running on http://localhost:8080/")
+            except Exception as e:  # the site is still worth previewing without comments
+                print(f"Comments are off: Isso did not start ({e})")
+    try:
+        _serve_output(CONFIG["host"], CONFIG["port"])
+    finally:
+        if isso is not None:
+            stop_isso(isso)
+
+
+@task
+def livereload(c):
+    """Build, then rebuild on every change and reload the browser (port 8000)."""
+    from livereload import Server
+
+    build(c)
+    server = Server()
+    for pattern in (
+        CONFIG["settings_base"],
+        f"{SETTINGS['PATH']}/**/*",
+        f"{SETTINGS['THEME']}/templates/**/*.html",
+        f"{SETTINGS['THEME']}/static/**/*",
+        "plugins/**/*.py",
+        "data/**/*.json",
+    ):
+        server.watch(pattern, lambda: build(c))
+    server.serve(host=CONFIG["host"], port=CONFIG["port"], root=CONFIG["deploy_path"])
+
+
+@task
+def preview(c):
+    """Build with production settings (publishconf.py), as `publish` would."""
+    pelican_run("-s {settings_publish}".format(**CONFIG))
+
+
+@task(
+    help={
+        "title": "the post's title (quote it)",
+        "category": "category (default: the one most posts use)",
+        "tags": "comma-separated tags",
+    }
+)
+def new_post(c, title, category="", tags=""):
+    """Start a draft in content/posts/ with the metadata filled in and a unique slug."""
+    from pathlib import Path
+
+    from sitetools.newpost import create_post
+
+    path = create_post(
+        title,
+        Path(SETTINGS["PATH"]) / SETTINGS["ARTICLE_PATHS"][0],
+        category=category,
+        tags=[t.strip() for t in tags.split(",") if t.strip()],
+        regex_subs=SETTINGS.get("SLUG_REGEX_SUBSTITUTIONS"),
+    )
+    print(f"Created {path} (Status: draft)")
+
+
+@task
+def check(c):
+    """Build everything with warnings as errors; exit 1 and list them if there are any."""
+    from sitetools.check import run_check
+
+    sys.exit(run_check(CONFIG["settings_base"]))
+
+
 # --- tasks that delegate to the project's own packages ---------------------------
 # Each of these is a thin wrapper; the logic lives in sitetools/ or syndicate/.
 

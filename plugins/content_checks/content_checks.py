@@ -17,6 +17,7 @@ file is skipped quietly: the rest of the site builds as usual.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
@@ -85,14 +86,23 @@ def _is_article(path: str, settings) -> bool:
     return False
 
 
-def problem_before_reading(path: str, raw: bytes, settings) -> str | None:
-    """What is wrong with the raw file, found without the reader; None if nothing."""
+def problem_in_bytes(raw: bytes) -> str | None:
+    """Problems that make a file unreadable as text: empty, or not UTF-8."""
     if not raw.strip():
         return "empty file"
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError as e:
         return f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})"
+    return None
+
+
+def problem_before_reading(path: str, raw: bytes, settings) -> str | None:
+    """What is wrong with the raw file, found without the reader; None if nothing."""
+    problem = problem_in_bytes(raw)
+    if problem:
+        return problem
+    text = raw.decode("utf-8")
     if path.rsplit(".", 1)[-1].lower() in _MARKDOWN_EXTENSIONS:
         date = markdown_header(text).get("date")
         if date is not None:
@@ -164,5 +174,40 @@ def wrap_readers(readers) -> None:
             readers.reader_classes[ext] = checked(reader_class)
 
 
+def _screen(generator, paths_key: str, excludes_key: str) -> None:
+    """Report files that are empty or not UTF-8 and keep them from every reader and plugin.
+
+    Runs when the generator is created, before anything else reads the files: such a
+    file is reported once and added to IGNORE_FILES for this build.
+    """
+    settings = generator.settings
+    ignored = list(settings.get("IGNORE_FILES", []))
+    for rel in sorted(generator.get_files(settings[paths_key], exclude=settings[excludes_key])):
+        path = os.path.join(generator.path, rel)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue  # the checked reader reports it
+        problem = problem_in_bytes(raw)
+        if problem:
+            report(path, problem)
+            ignored.append(glob.escape(os.path.basename(rel)))
+    settings["IGNORE_FILES"] = ignored
+
+
+def screen_articles(generator) -> None:
+    """article_generator_init receiver."""
+    _screen(generator, "ARTICLE_PATHS", "ARTICLE_EXCLUDES")
+
+
+def screen_pages(generator) -> None:
+    """page_generator_init receiver."""
+    _screen(generator, "PAGE_PATHS", "PAGE_EXCLUDES")
+
+
 def register():
     signals.readers_init.connect(wrap_readers)
+    # Connected before later plugins' receivers, so they run first.
+    signals.article_generator_init.connect(screen_articles)
+    signals.page_generator_init.connect(screen_pages)

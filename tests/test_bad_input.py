@@ -1,0 +1,153 @@
+"""Broken posts: one clear line each, the rest of the site still builds, `check` fails."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from lxml import html
+
+from sitetools.check import run_check
+from tests.sitebuild import ROOT, build_site, write_post
+
+GOOD = """
+    Title: A perfectly good post
+    Date: 2010-05-04 10:00
+    Category: Conversation
+    Tags: customers
+    Summary: Still here.
+
+    This one is fine.
+    """
+
+HEADER_OK = "Date: 2010-05-05 10:00\nCategory: Conversation\nSummary: x\n"
+
+CASES = {
+    "no-title": (f"{HEADER_OK}\nA body but no title.\n".encode(), "no Title"),
+    "blank-title": (f"Title:   \n{HEADER_OK}\nBody.\n".encode(), "no Title"),
+    "no-date": (b"Title: Undated\nCategory: Conversation\n\nBody.\n", "no Date"),
+    "bad-date": (
+        b"Title: When?\nDate: next tuesday-ish\nCategory: Conversation\n\nBody.\n",
+        "unparsable Date 'next tuesday-ish'",
+    ),
+    "bad-status": (
+        f"Title: Typo\n{HEADER_OK}Status: pubished\n\nBody.\n".encode(),
+        "unknown Status 'pubished' (use published, draft or hidden)",
+    ),
+    "bad-utf8": (
+        "Title: Caf\u00e9\n".encode("latin-1") + HEADER_OK.encode() + b"\nBody.\n",
+        "not valid UTF-8 (byte 0xe9 at offset 10)",
+    ),
+    "empty": (b"", "empty file"),
+    "whitespace-only": (b"\n  \n\t\n", "empty file"),
+    "bad-modified": (
+        f"Title: Edited\n{HEADER_OK}Modified: the other day\n\nBody.\n".encode(),
+        "could not be read: 'the other day' is not a valid date",
+    ),
+}
+
+
+def _content_with(tmp_path: Path, name: str, raw: bytes) -> Path:
+    content = tmp_path / "content"
+    write_post(content, "good.md", GOOD)
+    (content / "posts" / f"{name}.md").write_bytes(raw)
+    return content
+
+
+def _problems(records, needle: str) -> list[logging.LogRecord]:
+    return [r for r in records if r.levelno >= logging.WARNING and needle in r.getMessage()]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_one_clear_line_and_the_site_still_builds(tmp_path, case):
+    raw, problem = CASES[case]
+    content = _content_with(tmp_path, case, raw)
+    out = build_site(tmp_path, content=content)
+
+    lines = _problems(build_site.last_logs, f"{case}.md")
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    message = lines[0].getMessage()
+    assert lines[0].levelno == logging.ERROR
+    assert "\n" not in message
+    assert message.endswith(f"posts/{case}.md: {problem}"), message
+
+    # The good post is built and listed; the broken one is nowhere.
+    assert (out / "2010/05/a-perfectly-good-post/index.html").is_file()
+    index = html.parse(str(out / "index.html")).getroot()
+    titles = [
+        a.text_content() for a in index.xpath("//*[contains(@class, 'post-summary__title')]/a")
+    ]
+    assert titles == ["A perfectly good post"]
+
+
+@pytest.mark.parametrize("case", ["no-title", "bad-utf8", "empty"])
+def test_check_fails_and_names_the_file(tmp_path, case):
+    raw, problem = CASES[case]
+    content = _content_with(tmp_path, case, raw)
+    out = io.StringIO()
+    code = run_check(
+        str(ROOT / "pelicanconf.py"),
+        out=out,
+        PATH=str(content),
+        POST_IDS_REGISTRY=str(tmp_path / "ids.json"),
+        MANIFEST_PATH=str(tmp_path / "manifest.json"),
+        SUBSCRIBE_MAILCHIMP_ACTION="https://example.us1.list-manage.com/subscribe/post?u=a&id=b",
+    )
+    report = out.getvalue()
+    assert code == 1
+    assert f"posts/{case}.md: {problem}" in report
+    assert "check: 1 problem" in report
+
+
+def test_check_passes_on_good_content(tmp_path):
+    content = tmp_path / "content"
+    write_post(content, "good.md", GOOD)
+    out = io.StringIO()
+    code = run_check(
+        str(ROOT / "pelicanconf.py"),
+        out=out,
+        PATH=str(content),
+        POST_IDS_REGISTRY=str(tmp_path / "ids.json"),
+        MANIFEST_PATH=str(tmp_path / "manifest.json"),
+        SUBSCRIBE_MAILCHIMP_ACTION="https://example.us1.list-manage.com/subscribe/post?u=a&id=b",
+    )
+    assert out.getvalue().strip().splitlines()[-1] == "check: no problems", out.getvalue()
+    assert code == 0
+
+
+def test_invoke_check_exits_non_zero(tmp_path):
+    """The real command line: `invoke check` in a project whose content has a broken post."""
+    project = tmp_path / "project"
+    content = project / "content"
+    write_post(content, "good.md", GOOD)
+    (content / "posts" / "broken.md").write_bytes(CASES["no-title"][0])
+    shutil.copy(ROOT / "tasks.py", project / "tasks.py")
+    (project / "pelicanconf.py").write_text(
+        textwrap.dedent(
+            f"""
+            import runpy
+            _real = runpy.run_path({str(ROOT / "pelicanconf.py")!r})
+            globals().update({{k: v for k, v in _real.items() if k.isupper()}})
+            PATH = "content"
+            THEME = {str(ROOT / "theme")!r}
+            PLUGIN_PATHS = [{str(ROOT / "plugins")!r}]
+            POST_IDS_REGISTRY = {str(tmp_path / "ids.json")!r}
+            MANIFEST_PATH = {str(tmp_path / "manifest.json")!r}
+            """
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    invoke = Path(sys.executable).parent / "invoke"
+    result = subprocess.run(
+        [str(invoke), "check"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "posts/broken.md: no Title" in result.stderr
