@@ -17,6 +17,7 @@ tags and the subscribe form, and `feeds_index` for the feeds page.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import mimetypes
@@ -184,10 +185,21 @@ def media(settings, value) -> dict | None:
     return {"url": url, "mime_type": mime, "size_in_bytes": size}
 
 
+def fresh_content(article, siteurl: str) -> str:
+    """`article.get_content(siteurl)`, computed now rather than taken from Pelican's memo.
+
+    Pelican memoises content per site URL; if anything read `article.content` while the
+    generators were still collecting (when the page URL is SITEURL), the memo holds
+    `{static}` links that could not be resolved yet.
+    """
+    raw = getattr(inspect.getattr_static(type(article), "get_content", None), "func", None)
+    return raw(article, siteurl) if raw else article.get_content(siteurl)
+
+
 def entry_data(article, settings, conf) -> dict:
     """Everything a feed says about one article, as plain data."""
     url = absolute(settings, article.url)
-    content = absolutize_html(article.get_content(site_url(settings)), url)
+    content = absolutize_html(fresh_content(article, site_url(settings)), url)
     if "summary" in article.metadata:
         summary = absolutize_html(article.metadata["summary"], url)
     elif settings.get("SUMMARY_MAX_LENGTH") is None:
