@@ -253,6 +253,7 @@ def test_make_target_the_hook_uses_exists():
     assert "No rule" not in done.stderr
 
 
+@pytest.mark.slow
 def test_push_publishes_atomically_syndicates_once_and_survives_a_bad_push(tmp_path, standins):
     syndicate = syndicate_available()
     assert standins or not syndicate, "syndicate/ is there but no channel stand-in is"

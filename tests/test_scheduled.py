@@ -1,0 +1,82 @@
+"""Scheduled posts: a post dated a little ahead is left out until its date, then published once.
+
+The writer pushes a future-dated post; the push publishes the site without it. After its
+date a scheduled run (the hook with --scheduled, as cron runs it; GitHub Actions runs
+`invoke publish` hourly the same way) publishes and syndicates it, and a further run
+sends nothing. Pelican reads the real clock, so the post is dated a few seconds ahead
+of the push (measured from a first push) rather than a full minute: the test waits only
+as long as it has to.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from lxml import html
+
+from tests.test_git_hook import (
+    HookSite,
+    post_text,
+    post_url,
+    remote_lines,
+    standin_env,
+    standins,  # noqa: F401  (fixture)
+    syndicate_available,
+)
+
+
+def feed_entries(site: HookSite) -> str:
+    index = html.parse(str(site.web_root / "index.html")).getroot()
+    return index.text_content()
+
+
+@pytest.mark.slow
+def test_future_post_waits_for_its_date_then_goes_out_once(tmp_path, standins):  # noqa: F811
+    syndicate = syndicate_available()
+    site = HookSite(tmp_path, syndicate=syndicate, env=standin_env(standins))
+    now = datetime.now(UTC).replace(microsecond=0)
+    site.write("old.md", post_text("Old news", now - timedelta(days=1)))
+    done = site.commit_and_push("Old news")
+    assert done.returncode == 0, remote_lines(done)
+    site.pull()
+    # how long a push takes once the stand-ins have loaded their API specs
+    started = time.monotonic()
+    done = site.commit_and_push("Nothing new")
+    push_seconds = time.monotonic() - started
+    assert done.returncode == 0, remote_lines(done)
+
+    # dated ahead by comfortably more than a push takes
+    ahead = max(3, round(2 * push_seconds + 2))
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=ahead)
+    url = post_url("Coming soon", when)
+    site.write("soon.md", post_text("Coming soon", when))
+    done = site.commit_and_push("Schedule a post")
+    out = remote_lines(done)
+    assert done.returncode == 0, out
+    assert datetime.now(UTC) < when, f"the push took longer than {ahead}s: premise broken"
+    assert not site.page(url).exists()
+    assert "Coming soon" not in feed_entries(site)
+    assert "Old news" in feed_entries(site)
+    for s in standins:
+        assert s.delivered(url) == 0, s.name
+
+    time.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()) + 0.3)
+    done = site.run_scheduled()
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    page = html.parse(str(site.page(url))).getroot()
+    assert page.findtext(".//h1").strip() == "Coming soon"
+    assert "Coming soon" in feed_entries(site)
+    for s in standins:
+        assert s.delivered(url) == 1, s.name
+
+    again = site.run_scheduled()
+    assert again.returncode == 0, again.stdout + again.stderr
+    for s in standins:
+        assert s.delivered(url) == 1, s.name
+        assert s.violations == [], s.name
+    if syndicate:
+        assert "Nothing new to send" in again.stdout + again.stderr
+    print(f"push {push_seconds:.1f}s; post dated {ahead}s ahead")
