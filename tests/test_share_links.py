@@ -242,3 +242,18 @@ def test_any_title_round_trips(title):
     assert unquote(subject.removeprefix("subject=")) == title
     for link in links.values():
         assert link.isascii() and not any(c in link for c in ' "<>')
+
+
+def test_production_links_use_clean_urls(tmp_path):
+    """publishconf.py drops index.html from URLs: post and share page links follow."""
+    output = build(tmp_path, settings_file="publishconf.py", SITEURL=SITEURL)
+    page = article_file(output, "answering-complaints")
+    links = links_of(parse(page))
+    post = f"{SITEURL}/{page.parent.relative_to(output).as_posix()}/"
+    assert links["copy"] == post
+    mastodon = urlsplit(links["mastodon"])
+    assert mastodon.path == "/share/mastodon/"
+    assert parse_qs(mastodon.query)["text"][0].endswith(" " + post)
+    assert (output / "share" / "mastodon" / "index.html").is_file()
+    form = parse(output / "share" / "mastodon" / "index.html").xpath("//form")[0]
+    assert form.get("action") == f"{SITEURL}/share/mastodon/"

@@ -109,7 +109,24 @@ def share_text(conf: dict, title: str, author: str, sitename: str) -> str:
     return conf["SHARE_LINKS_TEXT"].format(title=title, author=author, sitename=sitename)
 
 
-def build_links(conf: dict, *, title: str, url: str, text: str, siteurl: str) -> list[dict]:
+def mastodon_page_path(settings) -> str:
+    """Site path of the Mastodon share page, without index.html where URLs are clean."""
+    page = get_settings(settings)["SHARE_LINKS_MASTODON_PAGE"]
+    clean_urls = not str(settings.get("ARTICLE_URL", "")).endswith("index.html")
+    if clean_urls and page.endswith("/index.html"):
+        return page[: -len("index.html")]
+    return page
+
+
+def build_links(
+    conf: dict,
+    *,
+    title: str,
+    url: str,
+    text: str,
+    siteurl: str,
+    mastodon_page: str = DEFAULTS["SHARE_LINKS_MASTODON_PAGE"],
+) -> list[dict]:
     """Share links for one post: a list of dicts (network, label, url)."""
     via = conf["SHARE_LINKS_VIA"]
 
@@ -131,9 +148,7 @@ def build_links(conf: dict, *, title: str, url: str, text: str, siteurl: str) ->
         "linkedin": lambda: "https://www.linkedin.com/sharing/share-offsite/?" + _query(url=url),
         "bluesky": lambda: "https://bsky.app/intent/compose?" + _query(text=with_url("bluesky")),
         "mastodon": lambda: (
-            absolute_url(siteurl, conf["SHARE_LINKS_MASTODON_PAGE"])
-            + "?"
-            + _query(text=with_url("mastodon"))
+            absolute_url(siteurl, mastodon_page) + "?" + _query(text=with_url("mastodon"))
         ),
         "reddit": lambda: "https://www.reddit.com/submit?" + _query(url=url, title=title),
         "hackernews": lambda: "https://news.ycombinator.com/submitlink?" + _query(u=url, t=title),
@@ -162,6 +177,7 @@ def add_share_links(generator):
     conf = get_settings(settings)
     siteurl = settings.get("SITEURL", "")
     sitename = settings.get("SITENAME", "")
+    mastodon_page = mastodon_page_path(settings)
     articles = (
         list(generator.articles)
         + list(getattr(generator, "translations", []))
@@ -173,8 +189,9 @@ def add_share_links(generator):
         author = str(getattr(article, "author", "") or settings.get("AUTHOR", ""))
         url = absolute_url(siteurl, article.url)
         text = share_text(conf, title, author, sitename)
-        article.share_links = build_links(conf, title=title, url=url, text=text, siteurl=siteurl)
-        article.share_url = url
+        article.share_links = build_links(
+            conf, title=title, url=url, text=text, siteurl=siteurl, mastodon_page=mastodon_page
+        )
 
 
 class MastodonShareGenerator(Generator):
@@ -190,7 +207,7 @@ class MastodonShareGenerator(Generator):
             self.context,
             relative_urls=self.settings.get("RELATIVE_URLS", False),
             override_output=True,
-            mastodon_share_page=conf["SHARE_LINKS_MASTODON_PAGE"],
+            mastodon_share_page=mastodon_page_path(self.settings),
         )
 
 
