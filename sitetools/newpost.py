@@ -111,7 +111,7 @@ def create_post(
     if not title:
         raise ValueError('new-post needs a title, e.g. invoke new-post "Answering reviews"')
     posts_dir.mkdir(parents=True, exist_ok=True)
-    when = (now or datetime.now()).astimezone()
+    when = now if now and now.tzinfo else (now or datetime.now()).astimezone()
     slug = unique_slug(make_slug(title, regex_subs), taken_slugs(posts_dir, regex_subs))
     path = posts_dir / f"{slug}.md"
     text = render(title, slug, when, category or usual_category(posts_dir), tags or [])
