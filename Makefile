@@ -7,11 +7,13 @@ BIN := $(VENV)/bin
 PIP_VERSION := 26.3
 STAMP_SITE := $(VENV)/.installed-site
 STAMP_TEST := $(VENV)/.installed-test
-SYSTEM_STAMP := $(VENV)/.installed-system
 NODE_STAMP := tests/.node/.installed
 
-.PHONY: build rebuild serve preview publish syndicate test test-fast lint clean distclean bench
+.PHONY: build rebuild serve preview publish syndicate test test-fast lint clean distclean bench \
+	system-deps
 
+# The virtualenv is made once; the stamps below remember what was installed into it, so
+# a second `make build` installs nothing until pyproject.toml or constraints.txt change.
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
@@ -24,12 +26,12 @@ $(STAMP_TEST): $(STAMP_SITE)
 	$(BIN)/pip install -q -c constraints.txt --group test
 	touch $@
 
-# Debian packages the browser, HTML-validator and comparison benchmarks need.
-$(SYSTEM_STAMP): | $(BIN)/python
+# Debian packages the browser, HTML-validator and comparison benchmarks need. Checked on
+# every `make test` (a few `command -v`), installed only when something is missing.
+system-deps:
 	bash scripts/install-system-deps.sh
-	touch $@
 
-$(NODE_STAMP): tests/package.json
+$(NODE_STAMP): tests/package.json | system-deps
 	cd tests && npm install --no-audit --no-fund --silent --prefix .node $$(node -e 'const p=require("./package.json");console.log(Object.entries(p.dependencies).map(([k,v])=>k+"@"+v).join(" "))')
 	touch $@
 
@@ -51,7 +53,7 @@ publish: $(STAMP_SITE)
 syndicate: $(STAMP_SITE)
 	$(BIN)/invoke syndicate
 
-test: $(STAMP_TEST) $(SYSTEM_STAMP) $(NODE_STAMP)
+test: $(STAMP_TEST) system-deps $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
