@@ -25,8 +25,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from werkzeug.datastructures import Headers
+
 from .base import Request, Response, StandIn
-from .openapi import load_spec, validate
+from .openapi import _OpenAPIRequest, load_spec, validate
 
 SPEC = "mailchimp/marketing-openapi3.json"
 # The SDK's host with "server" replaced; the spec's server entry only needs the path prefix.
@@ -60,6 +62,16 @@ def _iso(dt: datetime | None) -> str:
 
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class _OpenAPIResponse:
+    """A stand-in Response as openapi-core's Response protocol."""
+
+    def __init__(self, resp: Response):
+        self.status_code = resp.status
+        self.data = resp.payload()
+        self.content_type = resp.content_type
+        self.headers = Headers({"Content-Type": resp.content_type, **resp.headers})
 
 
 class MailchimpStandIn(StandIn):
@@ -281,13 +293,26 @@ class MailchimpStandIn(StandIn):
             validate(load_spec(SPEC, SPEC_SERVER), req, "http://127.0.0.1")
         path = req.path[len(PREFIX) :]
         try:
-            return self._dispatch(req, path)
+            resp = self._dispatch(req, path)
         except Problem as p:
             return Response(
                 p.status,
                 self._problem(p.status, p.title, p.detail),
                 content_type="application/problem+json",
             )
+        if self.validate_spec and resp.status == 200:
+            self._check_response(req, resp)
+        return resp
+
+    def _check_response(self, req: Request, resp: Response):
+        """The stand-in's own answers must match the spec too (recorded as violations)."""
+        spec = load_spec(SPEC, SPEC_SERVER)
+        try:
+            spec.validate_response(_OpenAPIRequest(req, "http://127.0.0.1"), _OpenAPIResponse(resp))
+        except Exception as e:
+            nested = getattr(e.__cause__, "schema_errors", None) or []
+            details = "; ".join(str(se.message)[:200] for se in list(nested)[:3]) or str(e)
+            self.violations.append(f"response to {req.method} {req.path}: {details}")
 
     def _dispatch(self, req: Request, path: str) -> Response:
         m = req.method
@@ -417,7 +442,6 @@ class MailchimpStandIn(StandIn):
             "long_archive_url": f"https://us21.campaign-archive.com/?u=0&id={cid}",
             "status": "save",
             "emails_sent": 0,
-            "send_time": "",
             "content_type": "template",
             "recipients": {
                 "list_id": list_id,
