@@ -1,7 +1,8 @@
 """`invoke check`: build the whole site with warnings treated as errors.
 
 Unlike `pelican --fatal warnings`, which stops at the first warning, this runs the
-complete build (into a temporary folder, so output/ is left alone), prints every
+complete build (into a temporary folder, so output/, var/ and the post ID registry
+are left alone), prints every
 warning and error as one line, and returns 1 if there were any. Content problems
 are reported by the content_checks plugin as "content/posts/x.md: no Title".
 """
@@ -41,6 +42,10 @@ def run_check(settings_file: str = "pelicanconf.py", out=None, **overrides) -> i
                     "OUTPUT_PATH": str(Path(tmp) / "output"),
                     "CACHE_PATH": str(Path(tmp) / "cache"),
                     "DELETE_OUTPUT_DIRECTORY": False,
+                    # A check leaves the repository as it was: no new IDs recorded,
+                    # no manifest for `invoke syndicate` to pick up.
+                    "POST_IDS_UPDATE_REGISTRY": False,
+                    "MANIFEST_PATH": str(Path(tmp) / "manifest.json"),
                     **overrides,
                 },
             )
