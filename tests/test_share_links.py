@@ -193,6 +193,11 @@ def test_unknown_network_stops_the_pelican_command(tmp_path):
     assert "unknown network" in combined and "hackernews" in combined
 
 
+def test_networks_from_a_string_and_duplicates():
+    conf = share_links.get_settings({"SHARE_LINKS_NETWORKS": "X, mastodon email x"})
+    assert conf["SHARE_LINKS_NETWORKS"] == ["x", "mastodon", "email"]
+
+
 def test_bad_via_and_text_fields_are_rejected():
     with pytest.raises(ValueError, match="valid names: x, bluesky, mastodon, threads"):
         share_links.get_settings({"SHARE_LINKS_VIA": {"facebook": "me"}})

@@ -74,7 +74,10 @@ def _query(**params: str) -> str:
 def get_settings(pelican_settings) -> dict:
     """This plugin's settings with defaults; ValueError on an invalid value."""
     conf = {key: pelican_settings.get(key, default) for key, default in DEFAULTS.items()}
-    networks = list(conf["SHARE_LINKS_NETWORKS"])
+    networks = conf["SHARE_LINKS_NETWORKS"]
+    if isinstance(networks, str):  # "x, mastodon" from an environment variable
+        networks = networks.replace(",", " ").split()
+    networks = list(dict.fromkeys(str(n).strip().lower() for n in networks))
     unknown = [n for n in networks if n not in NETWORKS]
     if unknown:
         raise ValueError(
