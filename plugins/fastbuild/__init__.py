@@ -1,0 +1,1 @@
+from .fastbuild import register  # noqa: F401
