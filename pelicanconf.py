@@ -117,6 +117,7 @@ PLUGINS = [
     "sitemap",
     "replies",
     "manifest",
+    "fastbuild",  # last: renders the queued pages after every other plugin has run
 ]
 
 # --- post_ids: stable entry IDs (feeds, ledger, comment threads) -------------
