@@ -384,3 +384,137 @@ def test_digest_is_one_campaign_for_several_posts_found_again_after_a_crash(mc):
 
 def test_digest_mode_is_off_by_default(mc):
     assert not channel(mc).digest_mode
+
+
+# -- the whole command, end to end: a real build, the CLI, the stand-in ---------------------
+SITE_POSTS = {
+    "one.md": """
+        Title: Keep the customers you have
+        Date: 2024-05-01 09:00
+        Tags: email
+        Summary: Keeping a customer costs less than finding one.
+
+        Talk to them regularly.
+        """,
+    "two.md": """
+        Title: Segment your list
+        Date: 2024-05-02 09:00
+        Tags: social
+        Summary: One email fits nobody.
+
+        Send each segment what is worth its time.
+        """,
+    "only.md": """
+        Title: Subscribers only: the spring offer
+        Date: 2024-05-03 09:00
+        Newsletter: only
+        Summary: Something exclusive.
+
+        Twenty percent off, for readers of the letter.
+        """,
+    "quiet.md": """
+        Title: A note for the site only
+        Date: 2024-05-04 09:00
+        Newsletter: no
+
+        Not for the inbox.
+        """,
+}
+
+
+@pytest.fixture(scope="module")
+def cli_site(tmp_path_factory):
+    from tests.sitebuild import build_site, write_post
+
+    tmp = tmp_path_factory.mktemp("mailchimp-cli")
+    content = tmp / "content"
+    for name, text in SITE_POSTS.items():
+        write_post(content, name, text)
+    (content / "pages").mkdir()
+    manifest = tmp / "var" / "manifest"
+    build_site(
+        tmp,
+        content=content,
+        SITEURL="https://frontporch.example",
+        MANIFEST_PATH=str(manifest),
+        PLUGINS=["post_ids", "manifest"],
+    )
+    return manifest
+
+
+def _settings_file(folder, manifest, **values) -> str:
+    from tests.sitebuild import ROOT
+
+    values = {
+        "SITEURL": "https://frontporch.example",
+        "DATA_PATH": str(folder / "data"),
+        "MANIFEST_PATH": str(manifest),
+        "SYNDICATE_OUTBOX": str(folder / "outbox"),
+        "SYNDICATE_CHANNELS": ["mailchimp"],
+        "SYNDICATE_MAX_NEW": 10,
+        "SYNDICATE_TIMEOUT": 2.0,
+        "SYNDICATE_RETRY_BASE": 0.01,
+        "MAILCHIMP_REPLY_TO": "maren@frontporch.example",
+        **values,
+    }
+    lines = ["import sys", f"sys.path.insert(0, {str(ROOT)!r})", "from pelicanconf import *"]
+    lines += [f"{key} = {value!r}" for key, value in values.items()]
+    path = folder / "settings.py"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _cli(mc, settings: str, *args: str) -> tuple[int, str]:
+    import contextlib
+    import io
+    import os
+    from unittest import mock
+
+    from syndicate.cli import main
+
+    out = io.StringIO()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILCHIMP_")}
+    env.update(mc.env())
+    with (
+        mock.patch.dict(os.environ, env, clear=True),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(out),
+    ):
+        code = main(["--settings", settings, *args])
+    return code, out.getvalue()
+
+
+def test_cli_check_test_email_then_one_campaign_per_emailed_post(mc, cli_site, tmp_path):
+    settings = _settings_file(tmp_path, cli_site)
+
+    code, out = _cli(mc, settings, "--check")
+    assert code == 0, out
+    assert "Front Porch Notes readers" in out
+    assert mc.api_key not in out
+
+    code, out = _cli(
+        mc, settings, "--test-email", "maren@frontporch.example", "--post", "segment-your-list"
+    )
+    assert code == 0, out
+    assert [t["emails"] for t in mc.tests] == [["maren@frontporch.example"]]
+    assert mc.sends == []
+
+    code, out = _cli(mc, settings)
+    assert code == 0, out
+    subjects = sorted(mc.campaigns[cid]["settings"]["subject_line"] for cid in mc.sends)
+    assert subjects == [
+        "Keep the customers you have",
+        "Segment your list",
+        "Subscribers only: the spring offer",
+    ]
+    assert len(mc.campaigns) == 3  # the test email's campaign was the one sent
+    for slug in ("keep-the-customers-you-have", "segment-your-list"):
+        assert mc.delivered(f"https://frontporch.example/2024/05/{slug}/index.html") == 1
+    only = next(c for c in mc.contents.values() if "Twenty percent off" in c["html"])
+    assert "spring-offer" not in only["html"]  # no link to a page that does not exist
+
+    requests_before = len(mc.requests)
+    code, out = _cli(mc, settings)
+    assert code == 0, out
+    assert len(mc.sends) == 3
+    assert not [r for r in mc.requests[requests_before:] if r.method != "GET"]
