@@ -518,3 +518,14 @@ def test_cli_check_test_email_then_one_campaign_per_emailed_post(mc, cli_site, t
     assert code == 0, out
     assert len(mc.sends) == 3
     assert not [r for r in mc.requests[requests_before:] if r.method != "GET"]
+
+
+def test_the_services_own_rate_limit_is_rate_limited(mc):
+    mc.limit(2, per_seconds=60)
+    ch = channel(mc)
+    ch.check()  # ping + list: the two allowed requests
+    with pytest.raises(RateLimited) as info:
+        run(ch, make_post(19))
+    assert "Too Many Requests" in str(info.value)
+    assert info.value.retry_after is None  # Mailchimp sends no Retry-After: the runner backs off
+    assert mc.sends == []

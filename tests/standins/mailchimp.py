@@ -21,6 +21,7 @@ import base64
 import copy
 import itertools
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,6 +112,8 @@ class MailchimpStandIn(StandIn):
             self.sends: list[str] = []  # campaign ids, one per accepted send action
             self.tests: list[dict[str, Any]] = []  # test emails: campaign id, addresses, type
             self._seen_sending: set[str] = set()
+            self.rate_limit: tuple[int, float] | None = None  # (requests, per seconds)
+            self._served: list[float] = []
             self.add_list(self.list_id, list_name, from_name=from_name, from_email=from_email)
 
     # -- state set-up for tests ----------------------------------------------------
@@ -275,6 +278,21 @@ class MailchimpStandIn(StandIn):
         _user, _, key = decoded.partition(":")
         return key == self.api_key
 
+    def limit(self, requests: int, per_seconds: float = 60.0):
+        """Answer 429 once more than `requests` arrive within `per_seconds`."""
+        self.rate_limit = (requests, per_seconds)
+
+    def _over_limit(self) -> bool:
+        if not self.rate_limit:
+            return False
+        allowed, window = self.rate_limit
+        now = time.monotonic()
+        self._served = [t for t in self._served if now - t < window]
+        if len(self._served) >= allowed:
+            return True
+        self._served.append(now)
+        return False
+
     def route(self, req: Request) -> Response:
         if not req.path.startswith(PREFIX + "/"):
             return self.error(404, f"The requested resource {req.path} could not be found.")
@@ -286,6 +304,16 @@ class MailchimpStandIn(StandIn):
                     "API Key Invalid",
                     "Your API key may be invalid, or you've attempted to access the wrong "
                     "datacenter.",
+                ),
+                content_type="application/problem+json",
+            )
+        if self._over_limit():
+            return Response(
+                429,
+                self._problem(
+                    429,
+                    "Too Many Requests",
+                    "You have exceeded the limit of simultaneous connections.",
                 ),
                 content_type="application/problem+json",
             )
