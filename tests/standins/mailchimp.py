@@ -12,7 +12,12 @@ segments), campaigns moving save → sending → sent, their content, and search
         assert mc.delivered("https://example.com/2024/01/post/") == 1
 
 `delivered(url)` counts campaigns actually sent (status sending or sent) whose HTML or
-plain-text content mentions the URL; `sends` records every accepted send action.
+plain-text content mentions the URL; `sends` records every accepted send action, `tests`
+every test email. Set-up for tests: `add_interest()`, `add_tag()`, `add_campaign()` (a
+campaign as a crashed run left it), `fail(status, detail=...)` (a problem document through
+the base's fault injection), `limit(n, per_seconds)` (429 beyond n requests), `reset()`.
+The stand-in's own answers are validated against the spec as well: a mismatch is recorded
+in `violations`, like a bad request.
 """
 
 from __future__ import annotations
