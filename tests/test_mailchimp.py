@@ -529,3 +529,13 @@ def test_the_services_own_rate_limit_is_rate_limited(mc):
     assert "Too Many Requests" in str(info.value)
     assert info.value.retry_after is None  # Mailchimp sends no Retry-After: the runner backs off
     assert mc.sends == []
+
+
+def test_every_mailchimp_and_email_setting_is_in_the_readme():
+    from syndicate import email
+    from syndicate.channels import mailchimp
+    from tests.sitebuild import ROOT
+
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Mailchimp", 1)[1]
+    for key in [*mailchimp.DEFAULTS, *email.DEFAULTS]:
+        assert f"`{key}`" in section, f"{key} is not documented under ### Mailchimp"
