@@ -539,3 +539,14 @@ def test_every_mailchimp_and_email_setting_is_in_the_readme():
     section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Mailchimp", 1)[1]
     for key in [*mailchimp.DEFAULTS, *email.DEFAULTS]:
         assert f"`{key}`" in section, f"{key} is not documented under ### Mailchimp"
+
+
+def test_service_unreachable_is_transient():
+    standin = MailchimpStandIn()
+    standin.start()
+    env = standin.env()
+    standin.stop()  # nothing listens on that port any more
+    with pytest.raises(TransientError) as info:
+        MailchimpChannel(SETTINGS, env).check()
+    assert "network error (ConnectionError)" in str(info.value)
+    assert not isinstance(info.value, PermanentError)
