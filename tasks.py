@@ -49,11 +49,17 @@ def rebuild(c):
     pelican_run("-d -s {settings_base}".format(**CONFIG))
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _serve_output(host, port):
-    """Serve output/ over HTTP until Ctrl-C."""
+    """Serve output/ over HTTP until Ctrl-C (or SIGTERM)."""
     import functools
     import http.server
+    import signal
 
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # stop cleanly, Isso included
     handler = functools.partial(
         http.server.SimpleHTTPRequestHandler, directory=CONFIG["deploy_path"]
     )
@@ -95,15 +101,9 @@ def livereload(c):
 
     build(c)
     server = Server()
-    for pattern in (
-        CONFIG["settings_base"],
-        f"{SETTINGS['PATH']}/**/*",
-        f"{SETTINGS['THEME']}/templates/**/*.html",
-        f"{SETTINGS['THEME']}/static/**/*",
-        "plugins/**/*.py",
-        "data/**/*.json",
-    ):
-        server.watch(pattern, lambda: build(c))
+    # Folders are watched recursively.
+    for path in (CONFIG["settings_base"], SETTINGS["PATH"], SETTINGS["THEME"], "plugins", "data"):
+        server.watch(path, lambda: build(c))
     server.serve(host=CONFIG["host"], port=CONFIG["port"], root=CONFIG["deploy_path"])
 
 
