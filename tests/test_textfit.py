@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syndicate import textfit
+from syndicate.channels import bluesky, linkedin, mastodon, x
 
 URL = "https://frontporch.example/2026/11/talking-with-customers/"
 TEMPLATE = "{title}\n\n{summary}\n\n{url}\n\n{hashtags}"
@@ -229,3 +232,10 @@ def test_bluesky_facets_always_match_their_substrings(title, tags):
 def test_too_long_url_is_refused():
     with pytest.raises(textfit.TextTooLong):
         textfit.fit(textfit.bluesky_counter(20), "{url}", title="", summary="", url=URL)
+
+
+def test_every_social_channel_setting_is_in_the_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for module in (mastodon, bluesky, x, linkedin):
+        missing = [k for k in module.DEFAULTS if not re.search(rf"\b{re.escape(k)}\b", readme)]
+        assert missing == [], f"{module.__name__}: settings missing from README.md: {missing}"

@@ -196,7 +196,10 @@ class LinkedInChannel(Channel):
                 "description": post.summary_text,
                 "image": post.image,
             },
-            extra={"truncated": fitted.truncated},
+            extra={
+                "truncated": fitted.truncated,
+                "commentary": escape_little_text(fitted.text),  # what LinkedIn receives
+            },
         )
 
     def body(self, post: Post, draft: Draft) -> dict[str, Any]:
