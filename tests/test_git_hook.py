@@ -307,7 +307,7 @@ def test_push_publishes_atomically_syndicates_once_and_survives_a_bad_push(tmp_p
         stop.set()
         thread.join()
     out = remote_lines(done)
-    assert done.returncode == 0, out
+    assert "publish: done" in out and "FAILED" not in out, out
     assert problems == []
     assert seen[0] is False and seen[-1] is True  # the old site, then the new one
     index = html.parse(str(site.web_root / "index.html")).getroot()
@@ -336,11 +336,18 @@ def test_push_publishes_atomically_syndicates_once_and_survives_a_bad_push(tmp_p
     (site.clone / "README-site.txt").write_text("notes\n")
     requests_before = {s.name: len(s.requests) for s in standins}
     done = site.commit_and_push("No new post")
-    assert done.returncode == 0, remote_lines(done)
+    out = remote_lines(done)
+    assert "publish: done" in out and "FAILED" not in out, out
     for s in standins:
         assert s.delivered(first_url) == 1 and s.delivered(second_url) == 1, s.name
-        sends = [r for r in s.requests[requests_before[s.name] :] if r.method in ("POST", "PUT")]
-        assert [f"{r.method} {r.path}" for r in sends if "send" in r.path] == [], s.name
+        # no write at all, apart from logging in (Bluesky opens a session with a POST)
+        writes = [
+            f"{r.method} {r.path}"
+            for r in s.requests[requests_before[s.name] :]
+            if r.method in ("POST", "PUT", "PATCH", "DELETE")
+            and not any(k in r.path for k in ("Session", "/oauth/"))
+        ]
+        assert writes == [], s.name
 
     # 4. a push whose build fails (a published post re-dated: its ID would change)
     live = deploy.current_release(site.web_root)
@@ -368,18 +375,24 @@ def test_a_second_push_waits_for_the_first(tmp_path):
     site.write("a.md", post_text("Alpha", now - timedelta(days=1)))
     assert site.commit_and_push("Alpha").returncode == 0
     site.pull()
-    # hold the lock as a publishing push would, then push
-    holder = subprocess.Popen(["flock", str(site.bare / "publish.lock"), "sleep", "1.5"])
-    time.sleep(0.2)
+    # hold the lock as a publishing push would (until we let go), then push
+    lock = str(site.bare / "publish.lock")
+    holder = subprocess.Popen(
+        ["flock", lock, "cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    while subprocess.run(["flock", "-n", lock, "true"]).returncode == 0:
+        time.sleep(0.05)  # not held yet
+    release = threading.Timer(1.0, holder.stdin.close)
     site.write("b.md", post_text("Beta", now - timedelta(hours=2)))
     started = time.monotonic()
+    release.start()
     done = site.commit_and_push("Beta")
     waited = time.monotonic() - started
     holder.wait()
     out = remote_lines(done)
-    assert done.returncode == 0, out
-    assert "another push is publishing; waiting" in out
-    assert waited >= 1.2
+    assert "another push is publishing; waiting" in out, out
+    assert "publish: done" in out, out
+    assert waited >= 1.0
     assert site.page(post_url("Beta", now - timedelta(hours=2))).is_file()
 
 
