@@ -176,7 +176,7 @@ def publish(c, deploy=True, syndicate=True, dry_run=False):
 )
 def install_hook(c, repo, web_root, work_tree="", python="", branch="main", keep=5, syndicate=True):
     """Install the post-receive hook that publishes every push to main."""
-    from sitetools.hook import install
+    from sitetools.hook import install, instructions
 
     hook = install(
         repo,
@@ -187,7 +187,7 @@ def install_hook(c, repo, web_root, work_tree="", python="", branch="main", keep
         keep=int(keep),
         syndicate=syndicate,
     )
-    print(f"installed {hook}")
+    print(instructions(hook))
 
 
 @task(

@@ -100,3 +100,18 @@ def install(
     partial.chmod(0o755)
     os.replace(partial, hook)
     return hook
+
+
+def instructions(hook_path: str | os.PathLike) -> str:
+    """What to do next, printed by `invoke install-hook`."""
+    hook_path = Path(hook_path)
+    repo = hook_path.parent.parent
+    return "\n".join(
+        [
+            f"installed {hook_path}",
+            f"push to it:        git remote add live ssh://HOST{repo} && git push live main",
+            "after each push:   git pull --rebase live main   (brings back the ledger commit)",
+            f"scheduled posts:   crontab line  7 * * * *  {hook_path} --scheduled",
+            "secrets:           put them in the work tree's .env (git-ignored)",
+        ]
+    )

@@ -238,6 +238,7 @@ def test_install_hook_task_from_the_command_line(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stderr
+    assert f"{tmp_path / 'b.git' / 'hooks' / 'post-receive'} --scheduled" in done.stdout
     text = (tmp_path / "b.git" / "hooks" / "post-receive").read_text()
     assert "KEEP_RELEASES=3" in text and 'PYTHON=""' in text
 
