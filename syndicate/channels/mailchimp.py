@@ -198,8 +198,9 @@ class MailchimpChannel(Channel):
                 hint="put them in the environment or .env",
             )
         base = self.env.get("MAILCHIMP_API_URL", "").rstrip("/")
-        _, _, dc = key.rpartition("-")
-        if not base and (not dc or dc == key):
+        _, dash, dc = key.rpartition("-")
+        dc = dc if dash else ""
+        if not base and not dc:
             raise ConfigError(
                 "the API key has no data centre suffix",
                 channel=self.name,
