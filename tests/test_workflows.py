@@ -271,3 +271,17 @@ def test_commit_step_pushes_the_ledger_and_rebases_when_main_moved(tmp_path):
     # nothing changed: nothing committed
     again = run_step(script, runner, shell_env())
     assert again.returncode == 0 and "ledger unchanged" in again.stdout
+
+
+def test_publish_dry_run_builds_and_fills_the_outbox_without_deploying(project, tmp_path):
+    env = shell_env(DEPLOY="dir", DEPLOY_DIR=str(tmp_path / "www"))
+    for env_name in CHANNEL_ENV:
+        env.pop(env_name, None)
+    done = run_step("invoke publish --dry-run", project, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "publish: deploy skipped" in done.stdout
+    assert not (tmp_path / "www").exists()
+    assert (project / "output" / "index.html").is_file()
+    items = sorted(p.stem for p in (project / "outbox").glob("porch/*.json"))
+    assert items, "nothing in the outbox"
+    assert not (project / "data" / "ledger.json").exists()  # a dry run records nothing
