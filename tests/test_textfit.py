@@ -129,6 +129,7 @@ def test_grapheme_counting_keeps_clusters_whole():
         ("“quoted”", 8),  # general punctuation U+2018–201F is light
         ("e\u0301", 1),  # NFC makes it one code point
         ("example.com", 23),  # bare domains count as links
+        ("Node.js", 7),  # "js" is no top-level domain
     ],
 )
 def test_x_weighted_length(text, length):
