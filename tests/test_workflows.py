@@ -6,6 +6,7 @@ commit back to main) are run here for real in a copy of the project.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -282,6 +283,7 @@ def test_publish_dry_run_builds_and_fills_the_outbox_without_deploying(project, 
     assert "publish: deploy skipped" in done.stdout
     assert not (tmp_path / "www").exists()
     assert (project / "output" / "index.html").is_file()
-    items = sorted(p.stem for p in (project / "outbox").glob("porch/*.json"))
+    items = [json.loads(p.read_text()) for p in (project / "outbox").glob("*/*.json")]
     assert items, "nothing in the outbox"
+    assert {item["slug"] for item in items} == {"porch-talk"}
     assert not (project / "data" / "ledger.json").exists()  # a dry run records nothing
