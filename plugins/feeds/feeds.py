@@ -22,6 +22,7 @@ import json
 import logging
 import mimetypes
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,6 @@ from pathlib import Path
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
-import lxml.html
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -61,6 +61,7 @@ RSS_TYPE = "application/rss+xml"
 JSON_TYPE = "application/feed+json"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # `updated` of a feed with no entries
 _URL_ATTRS = ("href", "src", "poster", "cite", "action", "longdesc")
+_HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # already absolute (or mailto: etc.)
 
 
 def get_settings(pelican_settings) -> dict:
@@ -124,15 +125,23 @@ def taxonomy_feed_path(settings, kind: str, slug: str) -> str:
     return f"{get_settings(settings)['FEEDS_PATH']}/{kind}/{slug}.atom.xml"
 
 
+def _fragment(html: str):
+    """Parse an HTML fragment into a <body> element (plain lxml elements: fast)."""
+    doc = etree.fromstring(f"<html><body>{html}</body></html>", etree.HTMLParser())
+    return doc.find("body")
+
+
 def absolutize_html(html: str, base: str) -> str:
     """Make every relative link and image URL in an HTML fragment absolute."""
     if not html or not html.strip():
         return html or ""
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
-    for el in root.iter(etree.Element):
+    body = _fragment(html)
+    if body is None:
+        return html
+    for el in body.iter(etree.Element):
         for attr in _URL_ATTRS:
             value = el.get(attr)
-            if value is not None:
+            if value is not None and not _HAS_SCHEME.match(value):
                 el.set(attr, urljoin(base, value.strip()))
         srcset = el.get("srcset")
         if srcset:
@@ -143,15 +152,16 @@ def absolutize_html(html: str, base: str) -> str:
                     parts[0] = urljoin(base, parts[0])
                     candidates.append(" ".join(parts))
             el.set("srcset", ", ".join(candidates))
-    text = lxml.html.tostring(root, encoding="unicode")
-    return text[len("<div>") : -len("</div>")]
+    text = etree.tostring(body, method="html", encoding="unicode")
+    return text[len("<body>") : -len("</body>")]
 
 
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment, whitespace collapsed."""
     if not html or not html.strip():
         return ""
-    return " ".join(lxml.html.fragment_fromstring(html, create_parent="div").text_content().split())
+    body = _fragment(html)
+    return " ".join("".join(body.itertext()).split()) if body is not None else ""
 
 
 def aware(value, settings) -> datetime:
