@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from syndicate.channels.bluesky import BlueskyChannel, blob_cid, record_key, tid
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
@@ -13,6 +16,7 @@ from syndicate.post import Post
 from tests.standins.bluesky import TID_RE, BlueskyStandIn
 
 SITEURL = "https://frontporch.example"
+EXAMPLES = itertools.count(100)
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
@@ -222,4 +226,16 @@ def test_faults_map_to_typed_errors_and_a_retry_sends_once(bsky, fault, kwargs, 
         assert not isinstance(err.value, TransientError)
         assert "Invalid record" in err.value.service_text
     channel.send(post, draft, item)
+    assert bsky.delivered(post.url) == 1
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=st.text(min_size=1, max_size=400), tags=st.lists(st.text(max_size=20), max_size=8))
+def test_any_title_makes_a_record_the_pds_accepts(bsky, title, tags):
+    channel = channel_for(bsky)
+    post = make_post(next(EXAMPLES), title=title, tags=tuple(tags))
+    channel.send(post, *prepared(channel, post))
+    assert bsky.violations == []
     assert bsky.delivered(post.url) == 1

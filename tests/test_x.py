@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from syndicate import textfit
 from syndicate.channels.x import XChannel
@@ -14,6 +17,7 @@ from syndicate.post import Post
 from tests.standins.x import XStandIn, weighted_length
 
 SITEURL = "https://frontporch.example"
+EXAMPLES = itertools.count(100)
 
 
 def make_post(n: int = 1, **overrides) -> Post:
@@ -149,4 +153,16 @@ def test_faults_map_to_typed_errors(xapi, fault, kwargs, expected):
         assert channel.find_existing(post, {}) is not None
     else:
         send_once(channel, post)
+    assert xapi.delivered(post.url) == 1
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=st.text(min_size=1, max_size=400), summary=st.text(max_size=400))
+def test_any_text_is_accepted_by_the_service_count(xapi, title, summary):
+    post = make_post(next(EXAMPLES), title=title, summary_text=summary)
+    draft, _ = send_once(channel_for(xapi), post)
+    assert xapi.violations == []
+    assert weighted_length(draft.text) <= draft.length <= 280
     assert xapi.delivered(post.url) == 1
