@@ -133,7 +133,7 @@ SOCIAL_META_TWITTER_SITE = "@frontporch"
 
 # --- comments (Isso runs next to the site: `make serve`) -----------------------
 COMMENTS_PROVIDER = "isso"
-COMMENTS_ISSO_URL = "http://localhost:8080/index.html"
+COMMENTS_ISSO_URL = "http://localhost:8080/"
 
 # --- subscribe (Mailchimp hosted form; leave empty for the feed-links fallback) --
 SUBSCRIBE_MAILCHIMP_ACTION = ""
