@@ -18,7 +18,7 @@ PYTHON=@PYTHON@  # empty: the work tree's own .venv, set up like `make build`
 BRANCH=@BRANCH@
 KEEP_RELEASES=@KEEP@
 PUBLISH_ARGS=(@PUBLISH_ARGS@)  # --no-syndicate: deploy only
-LEDGER_PATHS=(data/ledger.json data/post-ids.json)
+LEDGER_PATHS=(data/ledger.json data/post-ids.json data/replies)
 ZERO=0000000000000000000000000000000000000000
 
 # The hook pushes the ledger commit back into this repository: that push is not a publish.
@@ -27,7 +27,9 @@ if [ -n "${PUBLISH_HOOK_ACTIVE:-}" ]; then
   exit 0
 fi
 
+SCHEDULED=no
 if [ "${1:-}" = "--scheduled" ]; then
+  SCHEDULED=yes
   # Run from cron to publish posts whose date has now passed: same lock, same path.
   REPO=$(cd "${GIT_DIR:-$(dirname "$0")/..}" && pwd -P)
 else
@@ -125,6 +127,12 @@ say "publishing $(git log -1 --format='%h %s') into $WEB_ROOT"
 DEPLOY=dir DEPLOY_DIR="$WEB_ROOT" DEPLOY_KEEP_RELEASES="$KEEP_RELEASES" \
   "$PYTHON" -m invoke publish "${PUBLISH_ARGS[@]}"
 status=$?
+
+# Scheduled runs also bring readers' replies home (once that task exists).
+if [ "$SCHEDULED" = yes ] && [ "$status" -eq 0 ] \
+  && "$PYTHON" -m invoke --list 2>/dev/null | grep -qw "fetch-replies"; then
+  "$PYTHON" -m invoke fetch-replies || say "fetch-replies failed (the site is published)"
+fi
 
 # Whatever happened, what the run recorded goes into git (the build may have
 # registered new post IDs; syndication may have sent some items before failing).
