@@ -207,3 +207,12 @@ def test_publish_with_a_failing_build_keeps_the_live_site(tmp_path, capsys):
     assert "FAILED: build" in err and "no-such-theme" in err
     assert deploy.current_release(tmp_path / "www") == before
     assert not (tmp_path / "www" / "2024" / "05" / "second").exists()
+
+
+def test_every_deploy_setting_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Publishing on git push", 1)[1].split("\n## ", 1)[0]
+    missing = [key for key in deploy.DEFAULTS if f"`{key}`" not in section]
+    assert missing == []
+    for target in deploy.TARGETS:
+        assert f"**`{target}`**" in section, target
