@@ -99,21 +99,32 @@ def _template_path(values: Mapping[str, Any], settings: Mapping[str, Any]) -> st
     return str(folder if folder.is_dir() else ROOT / "theme" / "email")
 
 
-def _absolute(base: str):
+def _attribute_filter(base: str, max_width: int):
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-        # urljoin leaves absolute and mailto: URLs alone and resolves the rest.
-        return urljoin(base, value) if attribute in ("href", "src") else value
+        if attribute in ("href", "src"):
+            # urljoin leaves absolute and mailto: URLs alone and resolves the rest.
+            return urljoin(base, value)
+        if tag == "img" and attribute == "height":
+            return None  # CSS keeps the ratio (height: auto) once the width is capped
+        if tag == "img" and attribute == "width":
+            # Outlook ignores max-width: an image wider than the column would break it.
+            try:
+                return str(min(int(value), max_width))
+            except ValueError:
+                return None
+        return value
 
     return attribute_filter
 
 
-def clean_content(html: str, base_url: str) -> Markup:
-    """Post HTML made safe for email: allowed tags only, absolute links and images."""
+def clean_content(html: str, base_url: str, max_width: int = 536) -> Markup:
+    """Post HTML made safe for email: allowed tags only, absolute links and images,
+    image widths no wider than the column."""
     cleaned = nh3.clean(
         html,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
-        attribute_filter=_absolute(base_url),
+        attribute_filter=_attribute_filter(base_url, max_width),
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel=None,
     )
@@ -143,7 +154,7 @@ def _site(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _entry(post: Post, settings: Mapping[str, Any]) -> dict[str, Any]:
+def _entry(post: Post, settings: Mapping[str, Any], column: int) -> dict[str, Any]:
     date_format = settings.get("DEFAULT_DATE_FORMAT", "%-d %B %Y")
     base = post.url or str(settings.get("SITEURL") or "")
     return {
@@ -153,8 +164,8 @@ def _entry(post: Post, settings: Mapping[str, Any]) -> dict[str, Any]:
         "date_iso": post.date.isoformat(),
         "author": post.author,
         "summary_text": post.summary_text,
-        "summary_html": clean_content(post.summary_html, base) if post.summary_html else "",
-        "content_html": clean_content(post.content_html, base),
+        "summary_html": clean_content(post.summary_html, base, column) if post.summary_html else "",
+        "content_html": clean_content(post.content_html, base, column),
         "text": post.text,
         "image": urljoin(base, post.image) if post.image else "",
         "image_alt": post.image_alt,
@@ -179,7 +190,8 @@ def _render(
     context = {
         "subject": subject,
         "preheader": preheader(summary, values["EMAIL_PREHEADER_LENGTH"]),
-        "posts": [_entry(p, settings) for p in posts],
+        # The body column is the email's width minus 32 px of padding on each side.
+        "posts": [_entry(p, settings, values["EMAIL_WIDTH"] - 64) for p in posts],
         "digest": digest,
         "site": _site(settings),
         "width": values["EMAIL_WIDTH"],

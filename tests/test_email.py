@@ -198,7 +198,10 @@ def test_titles_are_escaped_and_content_links_made_absolute(built):
         title="Fish & chips <b>now</b>",
         url="https://frontporch.example/2024/01/esc/",
         date=datetime(2024, 1, 1, tzinfo=UTC),
-        content_html='<p><a href="../other/">x</a> <img src="pic.png" alt="p" onerror="x()"></p>',
+        content_html=(
+            '<p><a href="../other/">x</a> <img src="pic.png" alt="p" onerror="x()"></p>'
+            '<p><img src="/wide.png" alt="wide" width="1600" height="900"></p>'
+        ),
     )
     doc = parse(email.render(post, settings).html)
     assert doc.xpath("//h1/a")[0].text_content() == "Fish & chips <b>now</b>"
@@ -208,6 +211,9 @@ def test_titles_are_escaped_and_content_links_made_absolute(built):
     img = body.xpath(".//img")[0]
     assert img.get("src") == "https://frontporch.example/2024/01/esc/pic.png"
     assert img.get("onerror") is None
+    # Outlook ignores max-width: wide images get a width the 536 px column can hold.
+    wide = body.xpath(".//img[@alt='wide']")[0]
+    assert wide.get("width") == "536" and wide.get("height") is None
 
 
 def test_digest_lists_every_post_newest_first(built):
