@@ -210,3 +210,29 @@ def test_deliberate_resend_posts_again_and_ignores_the_old_status(masto):
     second = channel.send(post, draft, {**resend, "intent": channel.prepare(post, draft)})
     assert second.id != first.id and masto.delivered(post.url) == 2
     assert channel.find_existing(post, resend).id == second.id
+
+
+def test_an_image_still_processing_is_waited_for(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "porch.png").write_bytes(PNG)
+    with MastodonStandIn(media_processing_polls=2) as masto:
+        channel = channel_for(masto, tmp_path)
+        post = make_post(image=f"{SITEURL}/images/porch.png", image_alt="porch")
+        send_once(channel, post)
+        assert len(masto.calls("GET", "/api/v1/media/")) == 3  # 206, 206, 200
+        assert masto.statuses[0]["media_attachments"][0]["url"]
+        assert masto.delivered(post.url) == 1
+    assert not masto.violations
+
+
+def test_attaching_unprocessed_media_is_transient(masto):
+    masto.inject(
+        "status",
+        status=422,
+        match="POST /api/v1/statuses",
+        body={
+            "error": "Cannot attach files that have not finished processing. Try again in a moment!"
+        },
+    )
+    with pytest.raises(TransientError):
+        send_once(channel_for(masto), make_post())

@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNDICATE_MASTODON_HASHTAGS": 4,
     "SYNDICATE_MASTODON_TIMEOUT": None,  # seconds; None = SYNDICATE_TIMEOUT
     "SYNDICATE_MASTODON_LOOKBACK": 40,
+    "SYNDICATE_MASTODON_MEDIA_WAIT": 15,
 }
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 AUTH_HINT = (
@@ -135,6 +136,10 @@ class MastodonChannel(Channel):
                 ) from e
             if status == 429:
                 raise RateLimited(f"{what}: rate limited", **where) from e
+            if status == 422 and "processing" in text:
+                raise TransientError(
+                    f"{what}: media still processing", service_text=text, retry_after=5, **where
+                ) from e
             if status >= 500 or status == 0:
                 raise TransientError(
                     f"{what}: server error {status}", service_text=text, **where
@@ -147,6 +152,9 @@ class MastodonChannel(Channel):
             ) from e
         except (MastodonIllegalArgumentError, MastodonIOError, MastodonError) as e:
             raise PermanentError(f"{what}: {e}", **where) from e
+
+    def _where(self, post: Post | None) -> dict[str, Any]:
+        return {"channel": self.name, "post": post.slug if post else None}
 
     # -- the interface ---------------------------------------------------------------------
     def check(self) -> CheckResult:
@@ -250,6 +258,14 @@ class MastodonChannel(Channel):
             description=(post.image_alt or "")[:1500] or None,
             post=post,
         )
+        deadline = time.monotonic() + float(self.options["SYNDICATE_MASTODON_MEDIA_WAIT"])
+        while media.get("url") is None:  # big files are processed after the upload
+            if time.monotonic() >= deadline:
+                raise TransientError(
+                    "upload image: still processing", retry_after=5, **self._where(post)
+                )
+            time.sleep(0.5)
+            media = self._call("wait for the image", self.api.media, media["id"], post=post)
         return [media["id"]]
 
     def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:

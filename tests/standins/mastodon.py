@@ -98,6 +98,7 @@ class MastodonStandIn(StandIn):
         domain: str = "mastodon.example",
         max_characters: int = 500,
         characters_reserved_per_url: int = 23,
+        media_processing_polls: int = 0,
         validate_spec: bool = True,
     ):
         super().__init__()
@@ -107,6 +108,9 @@ class MastodonStandIn(StandIn):
         self.max_characters = max_characters
         self.url_length = characters_reserved_per_url
         self.validate_spec = validate_spec
+        # > 0: uploads answer 202 with `url: null` (processing, as for big files) and
+        # GET /api/v1/media/:id answers 206 this many times before the media is ready
+        self.media_processing_polls = media_processing_polls
         self.account_id = "109000000000000001"
         self.statuses: list[dict[str, Any]] = []  # newest first, like the API
         self.media: dict[str, dict[str, Any]] = {}
@@ -168,6 +172,15 @@ class MastodonStandIn(StandIn):
             return self._post_status(req)
         if path == "/api/v2/media" and req.method == "POST":
             return self._post_media(req)
+        m = re.fullmatch(r"/api/v1/media/([^/]+)", path)
+        if m and req.method == "GET":
+            media = self.media.get(m.group(1))
+            if media is None:
+                return self.error(404, "Record not found")
+            if media["_polls_left"] > 0:
+                media["_polls_left"] -= 1
+                return self._answer(self._media_public(media, ready=False), 206)
+            return self._answer(self._media_public(media))
         m = re.fullmatch(r"/api/v1/statuses/([^/]+)", path)
         if m and req.method == "GET":
             found = [s for s in self.statuses if s["id"] == m.group(1)]
@@ -286,6 +299,10 @@ class MastodonStandIn(StandIn):
         unknown = [m for m in media_ids if m not in self.media]
         if unknown:
             return self.error(422, "Validation failed: media not found")
+        if any(self.media[m]["_polls_left"] > 0 for m in media_ids):
+            return self.error(
+                422, "Cannot attach files that have not finished processing. Try again in a moment!"
+            )
         visibility = data.get("visibility", "public")
         if visibility not in ("public", "unlisted", "private", "direct"):
             raise Invalid("Validation failed: Visibility is not included in the list", 422)
@@ -297,7 +314,7 @@ class MastodonStandIn(StandIn):
             "visibility": visibility,
             "language": data.get("language"),
             "in_reply_to_id": data.get("in_reply_to_id"),
-            "media_attachments": [self.media[m] for m in media_ids],
+            "media_attachments": [self._media_public(self.media[m]) for m in media_ids],
         }
         self.statuses.insert(0, status)
         if key:
@@ -376,6 +393,16 @@ class MastodonStandIn(StandIn):
             "blurhash": None,
             "meta": {},
             "_size": len(parts["file"][1]),
+            "_polls_left": self.media_processing_polls,
         }
         self.media[media_id] = media
-        return self._answer({k: v for k, v in media.items() if not k.startswith("_")})
+        if self.media_processing_polls:
+            return self._answer(self._media_public(media, ready=False), 202)
+        return self._answer(self._media_public(media))
+
+    @staticmethod
+    def _media_public(media: dict[str, Any], ready: bool = True) -> dict[str, Any]:
+        public = {k: v for k, v in media.items() if not k.startswith("_")}
+        if not ready:
+            public["url"] = None
+        return public
