@@ -239,3 +239,15 @@ def test_any_title_makes_a_record_the_pds_accepts(bsky, title, tags):
     channel.send(post, *prepared(channel, post))
     assert bsky.violations == []
     assert bsky.delivered(post.url) == 1
+
+
+def test_a_short_lived_session_is_refreshed_before_writing():
+    # access tokens valid for 10 minutes: the SDK refreshes them 15 minutes early
+    with BlueskyStandIn(access_seconds=600) as standin:
+        channel = channel_for(standin)
+        post = make_post()
+        channel.send(post, *prepared(channel, post))
+        order = [r.path.rsplit(".", 1)[-1] for r in standin.requests]
+        assert order.index("refreshSession") < order.index("putRecord")
+        assert standin.delivered(post.url) == 1
+    assert not standin.violations
