@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from datetime import UTC, datetime
@@ -125,6 +126,9 @@ def test_find_existing_by_record_key(bsky):
     assert channel.find_existing(post, item) is None
     remote = channel.send(post, draft, item)
     assert channel.find_existing(post, item) == remote
+    # the runner hands a re-send a post whose id names the generation, and a new intent
+    post = dataclasses.replace(post, id=post.id + "#resend-1")
+    draft, item = prepared(channel, post)
     resend = {**item, "generation": 1, "history": [{"remote_id": remote.id}]}
     assert channel.find_existing(post, resend) is None
     again = channel.send(post, draft, resend)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,6 +205,8 @@ def test_deliberate_resend_posts_again_and_ignores_the_old_status(masto):
     channel = channel_for(masto)
     post = make_post()
     _, first = send_once(channel, post)
+    # the runner hands a re-send a post whose id names the generation
+    post = dataclasses.replace(post, id=post.id + "#resend-1")
     resend = {"generation": 1, "history": [{"remote_id": first.id}]}
     assert channel.find_existing(post, resend) is None
     draft = channel.render(post)

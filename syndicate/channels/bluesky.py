@@ -281,7 +281,7 @@ class BlueskyChannel(Channel):
         generation = int(item.get("generation") or 0)
         if not intent.get("record") and draft is not None:
             intent.update(self.prepare(post, draft))
-        intent["rkey"] = record_key(post.id, post.date, generation)
+        intent.setdefault("rkey", record_key(post.id, post.date, generation))
         return intent
 
     def _remote(self, uri: str, rkey: str) -> Remote:

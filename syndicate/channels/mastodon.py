@@ -271,9 +271,7 @@ class MastodonChannel(Channel):
     def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:
         intent = item.get("intent") or {}
         generation = int(item.get("generation") or 0)
-        key = intent.get("idempotency_key") or idempotency_key(post.id, self.name)
-        if generation:
-            key = idempotency_key(post.id, self.name, generation)
+        key = intent.get("idempotency_key") or idempotency_key(post.id, self.name, generation)
         media_ids = self._upload_image(post)
         status = self._call(
             "post status",
