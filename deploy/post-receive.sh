@@ -67,11 +67,18 @@ if [ -z "$(git config user.email || true)" ]; then
   git_id=(-c "user.name=publish hook" -c "user.email=publish@$(hostname -f 2>/dev/null || hostname)")
 fi
 
-# Fast-forward the work tree to the tip of $BRANCH, replaying a ledger commit an
-# earlier run could not push back (so nothing it recorded is ever lost).
+# Move the work tree to the tip of $BRANCH, replaying only the ledger commits an
+# earlier run could not push back (so nothing it recorded is ever lost, and a
+# force-pushed branch is taken as it is).
 sync_work_tree() {
+  local base
+  base=$(git rev-parse -q --verify "refs/remotes/origin/$BRANCH") || base=""
   git fetch -q origin "$BRANCH" || return 1
-  if ! git rebase -q FETCH_HEAD >/dev/null; then
+  if [ -z "$base" ]; then
+    git reset -q --hard FETCH_HEAD
+    return
+  fi
+  if ! git rebase -q --onto FETCH_HEAD "$base" >/dev/null; then
     git rebase --abort >/dev/null 2>&1
     printf 'publish: the ledger in %s conflicts with the pushed one; resolve it there\n' \
       "$WORK_TREE" >&2

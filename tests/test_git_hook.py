@@ -406,3 +406,27 @@ def test_hook_ignores_other_branches(tmp_path):
     assert done.returncode == 0
     assert "no push to main; nothing to publish" in remote_lines(done)
     assert not site.web_root.exists()
+
+
+def test_a_force_push_is_published_as_pushed(tmp_path):
+    """History rewritten on the writer's side: the server takes it, never replays old commits."""
+    site = HookSite(tmp_path, syndicate=False, env={})
+    now = datetime.now(UTC).replace(microsecond=0)
+    alpha, beta = now - timedelta(days=2), now - timedelta(days=1)
+    site.write("a.md", post_text("Alpha", alpha))
+    assert "publish: done" in remote_lines(site.commit_and_push("Alpha"))
+    site.pull()
+    site.write("b.md", post_text("Beta", beta))
+    assert "publish: done" in remote_lines(site.commit_and_push("Beta"))
+    assert site.page(post_url("Beta", beta)).is_file()
+    # the writer drops the Beta commit and force-pushes
+    site.pull()
+    git("rebase", "-q", "--onto", "HEAD~2", "HEAD~1", cwd=site.clone)
+    assert not (site.clone / "content" / "posts" / "b.md").exists()
+    done = git("push", "-f", "origin", "main", cwd=site.clone, env=site.env, check=False)
+    out = remote_lines(done)
+    assert "publish: done" in out, out
+    assert not site.page(post_url("Beta", beta)).exists()
+    assert site.page(post_url("Alpha", alpha)).is_file()
+    tracked = git("ls-files", "content/posts", cwd=site.work_tree).stdout.split()
+    assert tracked == ["content/posts/a.md"]
