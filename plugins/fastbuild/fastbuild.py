@@ -544,7 +544,11 @@ class FastWriter(Writer):
     def _save_state(self) -> None:
         if not (self.conf["FASTBUILD_INCREMENTAL"] or self.conf["FASTBUILD_SKIP_UNCHANGED"]):
             return
-        data = {"output_path": os.path.abspath(self.output_path), "files": self._new}
+        data = {
+            "output_path": os.path.abspath(self.output_path),
+            "last_build": {"rendered": self.rendered, "not_rendered": self.skipped},
+            "files": self._new,
+        }
         try:
             self._state_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._state_path.with_suffix(".tmp")

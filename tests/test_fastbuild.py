@@ -1,0 +1,216 @@
+"""fastbuild must be invisible in the output: every lever on or off, the same bytes.
+
+Real Pelican builds (in-process, project settings, theme and every plugin) of the
+sample content/ and of a generated 300-post corpus; output trees are compared file
+by file. An incremental rebuild after edits is compared with a clean build of the
+edited content.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from tests.sitebuild import ROOT, build_site
+
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "plugins"))
+
+import gen_corpus
+from fastbuild import fastbuild
+
+ALL_OFF = {"FASTBUILD_ENABLED": False}
+ALL_ON = {
+    "FASTBUILD_ENABLED": True,
+    "FASTBUILD_PARALLEL_MARKDOWN": True,
+    "FASTBUILD_MARKDOWN_CACHE": True,
+    "FASTBUILD_PARALLEL_WRITE": True,
+    "FASTBUILD_INCREMENTAL": True,
+    "FASTBUILD_SKIP_UNCHANGED": True,
+    "FASTBUILD_WORKERS": 2,  # the forked paths run even on a one-core machine
+}
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def assert_same_tree(got: Path, want: Path) -> None:
+    a, b = tree(got), tree(want)
+    only_got, only_want = sorted(set(a) - set(b))[:5], sorted(set(b) - set(a))[:5]
+    assert sorted(a) == sorted(b), f"only in {got}: {only_got}; only in {want}: {only_want}"
+    differ = [name for name in a if a[name] != b[name]]
+    if differ:
+        first = differ[0]
+        diff = "\n".join(
+            difflib.unified_diff(
+                b[first].decode(errors="replace").splitlines(),
+                a[first].decode(errors="replace").splitlines(),
+                lineterm="",
+                n=1,
+            )
+        )
+        pytest.fail(f"{len(differ)} files differ, first {first}:\n{diff[:3000]}")
+    assert len(a) > 0
+
+
+def rendered_count(tmp_path: Path) -> int:
+    """Pages the last build into tmp_path rendered (fastbuild's state file says)."""
+    state = tmp_path / "cache" / "fastbuild" / "output-state.json"
+    return json.loads(state.read_text())["last_build"]["rendered"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    return gen_corpus.generate(300, root / "content")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A copy of data/, so builds of generated posts never touch the real one."""
+    dest = tmp_path_factory.mktemp("data") / "data"
+    shutil.copytree(ROOT / "data", dest)
+    return dest
+
+
+def test_sample_site_identical_with_and_without(tmp_path):
+    on = build_site(tmp_path / "on", **ALL_ON)
+    off = build_site(tmp_path / "off", **ALL_OFF)
+    assert_same_tree(on, off)
+    doc = lxml_html.parse(str(on / "index.html")).getroot()
+    assert doc.xpath("//a[@href]"), "the sample index links somewhere"
+
+
+@pytest.fixture(scope="module")
+def corpus_off(tmp_path_factory, corpus, data_dir) -> Path:
+    """The corpus built with every lever off: the reference output."""
+    where = tmp_path_factory.mktemp("off")
+    return build_site(where, content=corpus, DATA_PATH=str(data_dir), **ALL_OFF)
+
+
+def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_off):
+    off = corpus_off
+    on = build_site(tmp_path / "on", content=corpus, DATA_PATH=str(data_dir), **ALL_ON)
+    assert rendered_count(tmp_path / "on") > 300  # every page rendered on a cold build
+    assert_same_tree(on, off)
+    cached = list((tmp_path / "on" / "cache" / "fastbuild" / "markdown").rglob("*.json"))
+    assert len(cached) == 300
+    # A warm cache into an empty output folder gives the same site again.
+    shutil.rmtree(on)
+    on = build_site(tmp_path / "on", content=corpus, DATA_PATH=str(data_dir), **ALL_ON)
+    assert_same_tree(on, off)
+    page = lxml_html.parse(str(next(on.glob("20*/*/post-00007/index.html")))).getroot()
+    assert page.xpath("//blockquote"), "converted Markdown (blockquote) is on the page"
+
+
+def test_levers_alone_give_the_same_bytes(tmp_path, corpus, data_dir, corpus_off):
+    # Parallel Markdown without its cache, and the parallel writer without the
+    # incremental skip: the two paths the all-on build does not take by themselves.
+    only = {k: False for k in fastbuild._BOOL_KEYS}
+    only |= {"FASTBUILD_WORKERS": 2, "FASTBUILD_JINJA_AUTO_RELOAD": True}
+    only |= {"FASTBUILD_PARALLEL_MARKDOWN": True, "FASTBUILD_PARALLEL_WRITE": True}
+    out = build_site(tmp_path, content=corpus, DATA_PATH=str(data_dir), **only)
+    assert not (tmp_path / "cache" / "fastbuild").exists()
+    assert_same_tree(out, corpus_off)
+
+
+def test_rebuild_after_edits_equals_clean_build(tmp_path, corpus, data_dir):
+    content = tmp_path / "content"
+    shutil.copytree(corpus, content)
+    out = build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    total = rendered_count(tmp_path / "inc")
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.html")}
+
+    # 0. nothing changed: nothing rendered, nothing written
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    assert rendered_count(tmp_path / "inc") == 0
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.html")} == before
+
+    # 1. the body of one post: only its own page may change on disk
+    body = content / "posts" / "post-00150.md"
+    body.write_text(body.read_text() + "\nA paragraph added later.\n")
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    assert rendered_count(tmp_path / "inc") < total / 20
+    changed = [p for p in out.rglob("*.html") if p.stat().st_mtime_ns != before[p]]
+    assert [str(p.relative_to(out)).split("/")[-2] for p in changed] == ["post-00150"]
+    page = lxml_html.parse(str(changed[0])).getroot()
+    assert "A paragraph added later." in page.text_content()
+
+    # 2. a title: listings and neighbours change, not every page
+    meta = content / "posts" / "post-00010.md"
+    meta.write_text(meta.read_text().replace("Title: ", "Title: Renamed ", 1))
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    assert 0 < rendered_count(tmp_path / "inc") < total / 2
+
+    # 3. a new tag: a new tag page, and whatever lists tags or tag feeds
+    meta.write_text(meta.read_text().replace("Tags: ", "Tags: brand-new-tag, ", 1))
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    assert rendered_count(tmp_path / "inc") > 0
+
+    clean = build_site(tmp_path / "clean", content=content, DATA_PATH=str(data_dir), **ALL_OFF)
+    assert_same_tree(out, clean)
+    assert (out / "tag" / "brand-new-tag" / "index.html").exists()
+
+
+def test_theme_change_rerenders_everything(tmp_path):
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    build_site(tmp_path, THEME=str(theme), **ALL_ON)
+    total = rendered_count(tmp_path)
+    base = theme / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</body>", "<!-- changed --></body>"))
+    out = build_site(tmp_path, THEME=str(theme), **ALL_ON)
+    assert rendered_count(tmp_path) == total
+    assert "<!-- changed -->" in (out / "index.html").read_text()
+
+
+def test_deleted_or_edited_output_is_rewritten(tmp_path):
+    out = build_site(tmp_path, **ALL_ON)
+    index = out / "index.html"
+    good = index.read_bytes()
+    index.write_text("tampered")
+    victim = sorted(out.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/*/index.html"))[0]  # a post
+    victim.unlink()
+    build_site(tmp_path, **ALL_ON)
+    assert rendered_count(tmp_path) == 2
+    assert index.read_bytes() == good
+    assert victim.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("FASTBUILD_WORKERS", -1), ("FASTBUILD_WORKERS", "2"), ("FASTBUILD_INCREMENTAL", "yes")],
+)
+def test_bad_settings_are_refused(key, value):
+    with pytest.raises(ValueError, match=key):
+        fastbuild.get_settings({key: value})
+
+
+def test_master_switch_turns_every_lever_off():
+    conf = fastbuild.get_settings({"FASTBUILD_ENABLED": False, "CACHE_PATH": "/x"})
+    levers = [k for k in fastbuild._BOOL_KEYS if k != "FASTBUILD_JINJA_AUTO_RELOAD"]
+    assert not any(conf[k] for k in levers)
+    assert conf["FASTBUILD_CACHE_PATH"] == os.path.join("/x", "fastbuild")
+    pelican_obj = type("P", (), {"settings": {"FASTBUILD_ENABLED": False}})
+    assert fastbuild.on_get_writer(pelican_obj) is None
+
+
+def test_summary_converted_once_with_pelicans_result():
+    html, fields = fastbuild.convert_markdown(
+        "Title: T\nSummary: *Short* and `sweet`\nTags: a, b\n\nBody **text**.\n",
+        {"extensions": ["markdown.extensions.meta"], "output_format": "html5"},
+        ["summary"],
+    )
+    assert html == "<p>Body <strong>text</strong>.</p>"
+    assert ("summary", "html", "<p><em>Short</em> and <code>sweet</code></p>") in fields
+    assert ("tags", "raw", ["a, b"]) in fields
