@@ -1,13 +1,15 @@
 """Markdown list of what `invoke syndicate --dry-run` would send, from the files in outbox/.
 
-    python -m sitetools.outbox_summary outbox >> "$GITHUB_STEP_SUMMARY"
+    python -m sitetools.outbox_summary outbox [--log dry-run.log] >> "$GITHUB_STEP_SUMMARY"
 
 The pull-request workflow uses it as the job summary. It reads the dry run's
 outbox/<post>/<channel>.json (subject, length, limit, link card) and .txt (the exact text).
+With --log, the dry run's own output (refusals, skipped channels) is added, folded.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -44,7 +46,17 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def summary(outbox: Path) -> str:
+def log_block(log: Path | None) -> list[str]:
+    if log is None or not log.is_file():
+        return []
+    text = log.read_text(encoding="utf-8", errors="replace").strip()
+    if not text:
+        return []
+    label = "Output of <code>invoke syndicate --dry-run</code>"
+    return ["", f"<details><summary>{label}</summary>", "", fence(text), "", "</details>"]
+
+
+def summary(outbox: Path, log: Path | None = None) -> str:
     items = read_items(outbox)
     lines = ["## What merging would send", ""]
     if not items:
@@ -53,7 +65,7 @@ def summary(outbox: Path) -> str:
             if outbox.is_dir()
             else f"No outbox at `{outbox}`: the dry run did not write one."
         )
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + log_block(log)) + "\n"
     posts: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         posts.setdefault(item["folder"], []).append(item)
@@ -90,13 +102,15 @@ def summary(outbox: Path) -> str:
                 label = f"{item['channel']}: plain-text part"
             lines += ["", f"<details><summary>{label}</summary>", "", fence(item["text"])]
             lines += ["", "</details>"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + log_block(log)) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    outbox = Path(args[0] if args else "outbox")
-    sys.stdout.write(summary(outbox))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("outbox", nargs="?", default="outbox", type=Path)
+    parser.add_argument("--log", type=Path, help="the dry run's console output")
+    args = parser.parse_args(argv)
+    sys.stdout.write(summary(args.outbox, args.log))
     return 0
 
 

@@ -238,6 +238,9 @@ def test_preview_steps_build_dry_run_and_summarise(project, tmp_path):
     assert channels, "the dry run wrote no item"
     for channel in channels:
         assert f"| {channel} |" in text
+    # the dry run's own output is folded in below
+    assert "Output of <code>invoke syndicate --dry-run</code>" in text
+    assert "Dry run: nothing was sent" in text
 
 
 def test_commit_step_pushes_the_ledger_and_rebases_when_main_moved(tmp_path):
@@ -287,3 +290,29 @@ def test_publish_dry_run_builds_and_fills_the_outbox_without_deploying(project, 
     assert items, "nothing in the outbox"
     assert {item["slug"] for item in items} == {"porch-talk"}
     assert not (project / "data" / "ledger.json").exists()  # a dry run records nothing
+
+
+def test_summary_without_items_still_shows_why(tmp_path, capsys):
+    from sitetools.outbox_summary import main
+
+    log = tmp_path / "dry-run.log"
+    log.write_text("mailchimp: refused: 12 new posts and an empty ledger; run --baseline\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sitetools.outbox_summary",
+            str(tmp_path / "none"),
+            "--log",
+            str(log),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0
+    assert "No outbox at" in done.stdout
+    assert "run --baseline" in done.stdout
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty")]) == 0
+    assert "Nothing new would be sent" in capsys.readouterr().out
