@@ -103,7 +103,7 @@ def run(config, args, out: Console, err: Console) -> int:
     if problem:
         raise ConfigError(problem)
     with Ledger(config.ledger_path).locked():
-        runner.ledger = Ledger.load(config.ledger_path)
+        runner.ledger = config.open_ledger()
         the_plan = runner.plan(configured, only_post=args.post)
         report = Report()
         for name, why in the_plan.refused.items():
@@ -171,7 +171,7 @@ def resend(config, args, out: Console, err: Console) -> int:
         raise ConfigError(problem)
     entry = runner.manifest.by_slug(args.post)
     with Ledger(config.ledger_path).locked():
-        runner.ledger = Ledger.load(config.ledger_path)
+        runner.ledger = config.open_ledger()
         channels = runner.instantiate(classes)
         if not _print_checks(runner, channels, out):
             out.print("Pre-flight failed: nothing was sent.")
@@ -199,7 +199,7 @@ def test_email(config, args, out: Console) -> int:
             raise ConfigError("no post to send a test email of")
         entry = candidates[-1]
     with Ledger(config.ledger_path).locked():
-        runner.ledger = Ledger.load(config.ledger_path)
+        runner.ledger = config.open_ledger()
         channels = runner.instantiate({name: cls})
         if not _print_checks(runner, channels, out):
             return NOT_STARTED
@@ -228,7 +228,7 @@ def baseline(config, args, out: Console) -> int:
     classes = runner.select(args.channel)
     marked = 0
     with Ledger(config.ledger_path).locked():
-        ledger = runner.ledger = Ledger.load(config.ledger_path)
+        ledger = runner.ledger = config.open_ledger()
         stamp = now_iso()
         for entry in runner.entries():
             if args.post and entry.slug != args.post:

@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "SYNDICATE_MAX_SLEEP": 60.0,
     # Client timeout for every network call of the adapters (seconds).
     "SYNDICATE_TIMEOUT": 20.0,
+    # fsync every ledger write (turn off only for tests: a killed process loses nothing
+    # without it, a power cut could).
+    "SYNDICATE_FSYNC": True,
     # Extra adapters: {"name": "package.module:ClassName"}.
     "SYNDICATE_EXTRA_CHANNELS": {},
 }
@@ -57,6 +60,11 @@ class Config:
 
     def __getitem__(self, key: str) -> Any:
         return self.settings[key]
+
+    def open_ledger(self):
+        from syndicate.ledger import Ledger
+
+        return Ledger.load(self.ledger_path, fsync=bool(self.settings["SYNDICATE_FSYNC"]))
 
     def redact(self, text: str) -> str:
         """`text` with every secret value from the environment replaced by ***."""

@@ -37,20 +37,27 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text`: temp file, fsync, rename, fsync of the folder."""
+def atomic_write(path: Path, text: str, *, fsync: bool = True) -> None:
+    """Replace `path` with `text`: temp file, fsync, rename, fsync of the folder.
+
+    Without `fsync` the write is still atomic for other processes and survives a killed
+    process (the page cache outlives it), but not a power cut.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if not fsync:
+        return
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -59,18 +66,19 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 class Ledger:
-    def __init__(self, path: Path, data: dict[str, Any] | None = None):
+    def __init__(self, path: Path, data: dict[str, Any] | None = None, *, fsync: bool = True):
         self.path = Path(path)
         self.data = data or {"version": VERSION, "posts": {}}
+        self.fsync = fsync
 
     # -- loading and saving ------------------------------------------------------------
     @classmethod
-    def load(cls, path: Path) -> Ledger:
+    def load(cls, path: Path, *, fsync: bool = True) -> Ledger:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return cls(path)
+            return cls(path, fsync=fsync)
         try:
             data = json.loads(text)
         except ValueError as e:
@@ -81,11 +89,11 @@ class Ledger:
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise LedgerError(f"{path} has an unknown format", hint="restore it from git")
         data.setdefault("posts", {})
-        return cls(path, data)
+        return cls(path, data, fsync=fsync)
 
     def save(self) -> None:
         text = json.dumps(self.data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-        atomic_write(self.path, text)
+        atomic_write(self.path, text, fsync=self.fsync)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[Ledger]:

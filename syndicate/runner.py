@@ -185,7 +185,7 @@ class Runner:
     ):
         self.config = config
         self.manifest = manifest or Manifest(config.manifest_path)
-        self.ledger = ledger or Ledger.load(config.ledger_path)
+        self.ledger = ledger or config.open_ledger()
         s = config.settings
         self.budget = SleepBudget(
             s["SYNDICATE_MAX_SLEEP"], s["SYNDICATE_RETRY_BASE"], s["SYNDICATE_RETRY_CAP"], sleep
@@ -346,7 +346,11 @@ class Runner:
                     if remote is not None:
                         self._record_sent(pid, name, remote, found=True)
                         return Outcome(
-                            entry.slug, name, "found", "already on the service", remote.url,
+                            entry.slug,
+                            name,
+                            "found",
+                            "already on the service",
+                            remote.url,
                             remote.id,
                         )
                 item = self.ledger.update(

@@ -107,6 +107,7 @@ def write_settings(tmp: Path, manifest: Path, **settings: Any) -> Path:
         "SYNDICATE_RETRY_CAP": 0.2,
         "SYNDICATE_MAX_SLEEP": 5.0,
         "SYNDICATE_TIMEOUT": 1.0,
+        "SYNDICATE_FSYNC": False,
         "SYNDICATE_MASTODON_TIMEOUT": 1.0,
         "SYNDICATE_EXTRA_CHANNELS": {"echo": "tests.syndicate_fixtures:EchoChannel"},
     }
