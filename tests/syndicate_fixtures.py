@@ -323,3 +323,26 @@ class EchoChannel(Channel):
     def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:
         created = self._call("POST", "/v1/posts", post, json={"text": draft.text})
         return Remote(created["id"], created["url"])
+
+
+def run_main(settings: Path, *args: str, env: Mapping[str, str], cwd: Path) -> tuple[int, str]:
+    """syndicate.cli.main in this process, with exactly `env` as the environment."""
+    import contextlib
+    import io
+    from unittest import mock
+
+    from syndicate.cli import main
+
+    out = io.StringIO()
+    old = os.getcwd()
+    try:
+        os.chdir(cwd)
+        with (
+            mock.patch.dict(os.environ, dict(env), clear=True),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(out),
+        ):
+            code = main(["--settings", str(settings), *args])
+    finally:
+        os.chdir(old)
+    return code, out.getvalue()
