@@ -15,8 +15,13 @@ XRPC documents `{"error": "...", "message": "..."}`; every answer carries the
         ...
         assert bsky.delivered("https://example.com/2024/01/post/") == 1
 
-Replies (`app.bsky.feed.getPostThread`) can be added to `route` later: records keep
-their `reply` field as written.
+Replies and engagement, as an AppView answers through the PDS: `add_reply(parent_uri,
+text, handle=...)` adds a reply by another account (or the writer's own, `own=True`),
+checked against the same post lexicon; `block()`, `not_found()` and `hide()` (the
+writer's threadgate) make a reply unviewable, `delete()` removes it, `like()`/`repost()`
+count reactions. `app.bsky.feed.getPostThread` and `app.bsky.feed.getPosts` check their
+parameters against the lexicons (at-uri, depth/parentHeight ranges, at most 25 uris) and
+answer `threadViewPost` / `postView` shapes.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 LANG_RE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]+)*$")
 POST = "app.bsky.feed.post"
+AT_URI_RE = re.compile(
+    r"^at://[a-zA-Z0-9._:%-]+(/[a-zA-Z0-9.-]+(/[a-zA-Z0-9._~:@!$&')(*+,;=-]+)?)?$"
+)
 
 
 class Refused(Exception):
@@ -90,6 +98,11 @@ class BlueskyStandIn(StandIn):
         self.writes: list[tuple[str, str]] = []  # every (collection, rkey) written, in order
         self.revoked = False
         self.ratelimit_remaining = 5000
+        # replies by any account, and counts: uri -> entry (author, record, flags)
+        self.others: dict[str, dict[str, Any]] = {}
+        self.counts: dict[str, dict[str, int]] = {}  # uri -> {"likes": n, "reposts": n}
+        self.hidden: set[str] = set()  # reply uris hidden by the writer's threadgate
+        self._reply_seq = itertools.count(1)
         self._jti = itertools.count(1)
 
     # -- helpers for tests ----------------------------------------------------------------
@@ -112,6 +125,108 @@ class BlueskyStandIn(StandIn):
             if post_url in value.get("text", "") or post_url in external.get("uri", ""):
                 count += 1
         return count
+
+    def own_uri(self, rkey: str) -> str:
+        return f"at://{self.did}/{POST}/{rkey}"
+
+    def add_post(self, text: str) -> str:
+        """A top-level post of the writer, as a run of the channel would have made it."""
+        with self.lock:
+            record = {
+                "$type": POST,
+                "text": text,
+                "createdAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "langs": ["en"],
+            }
+            self.validate_post(record)
+            rkey = "3m" + "".join(
+                "234567abcdefghijklmnopqrstuvwxyz"[(len(self.records) >> (5 * i)) & 31]
+                for i in range(10, -1, -1)
+            )
+            self.records[(POST, rkey)] = {"cid": record_cid(record), "value": record}
+            return self.own_uri(rkey)
+
+    def add_reply(
+        self,
+        parent_uri: str,
+        text: str,
+        *,
+        handle: str = "reader.bsky.example",
+        display_name: str = "",
+        own: bool = False,
+        labels: tuple[str, ...] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """A reply to `parent_uri` by `handle` (or the writer); returns its at:// uri."""
+        with self.lock:
+            parent = self._view_entry(parent_uri)
+            if parent is None:
+                raise KeyError(parent_uri)
+            root = (parent["value"].get("reply") or {}).get("root") or {
+                "uri": parent_uri,
+                "cid": parent["cid"],
+            }
+            did = self.did if own else "did:plc:" + hashlib.sha256(handle.encode()).hexdigest()[:24]
+            seq = next(self._reply_seq)
+            rkey = "3m" + "".join(
+                "234567abcdefghijklmnopqrstuvwxyz"[(seq >> (5 * i)) & 31] for i in range(10, -1, -1)
+            )
+            record = {
+                "$type": POST,
+                "text": text,
+                "createdAt": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "langs": ["en"],
+                "reply": {"root": root, "parent": {"uri": parent_uri, "cid": parent["cid"]}},
+                **(extra or {}),
+            }
+            self.validate_post(record)
+            uri = f"at://{did}/{POST}/{rkey}"
+            author = {
+                "did": did,
+                "handle": self.handle if own else handle,
+                "displayName": "Front Porch Notes" if own else (display_name or handle),
+                "avatar": f"https://cdn.bsky.example/avatar/{did}.jpg",
+                "labels": [
+                    {
+                        "src": did,
+                        "uri": f"at://{did}/app.bsky.actor.profile/self",
+                        "val": value,
+                        "cts": record["createdAt"],
+                    }
+                    for value in labels
+                ],
+            }
+            self.others[uri] = {"cid": record_cid(record), "value": record, "author": author}
+            return uri
+
+    def delete(self, uri: str) -> None:
+        with self.lock:
+            self.others.pop(uri, None)
+
+    def block(self, uri: str) -> None:
+        """The reply's author blocks the writer (or the other way round): #blockedPost."""
+        with self.lock:
+            self.others[uri]["blocked"] = True
+
+    def not_found(self, uri: str) -> None:
+        """The AppView cannot show the reply (taken down, deactivated): #notFoundPost."""
+        with self.lock:
+            self.others[uri]["missing"] = True
+
+    def hide(self, uri: str) -> None:
+        """The writer hides a reply with a threadgate on the thread's root."""
+        with self.lock:
+            self.hidden.add(uri)
+
+    def like(self, uri: str, times: int = 1) -> None:
+        with self.lock:
+            self.counts.setdefault(uri, {}).setdefault("likes", 0)
+            self.counts[uri]["likes"] += times
+
+    def repost(self, uri: str, times: int = 1) -> None:
+        with self.lock:
+            self.counts.setdefault(uri, {}).setdefault("reposts", 0)
+            self.counts[uri]["reposts"] += times
 
     # -- tokens ------------------------------------------------------------------------------
     def _jwt(self, scope: str, typ: str, seconds: int) -> str:
@@ -177,6 +292,8 @@ class BlueskyStandIn(StandIn):
             ("POST", "com.atproto.repo.uploadBlob"): self._upload_blob,
             ("POST", "com.atproto.repo.putRecord"): self._put_record,
             ("GET", "com.atproto.repo.getRecord"): self._get_record,
+            ("GET", "app.bsky.feed.getPostThread"): self._get_post_thread,
+            ("GET", "app.bsky.feed.getPosts"): self._get_posts,
         }.get((req.method, nsid))
         if handler is None:
             raise Invalid(f"MethodNotImplemented: Method Not Implemented: {nsid}", 501)
@@ -260,6 +377,124 @@ class BlueskyStandIn(StandIn):
         if entry is None:
             return self.error(400, f"RecordNotFound: Could not locate record: {uri}")
         return self._ok({"uri": uri, "cid": entry["cid"], "value": entry["value"]})
+
+    # -- the AppView's reading of threads (through the PDS, like the real proxy) ----------------
+    def _view_entry(self, uri: str) -> dict[str, Any] | None:
+        """The stored post behind an at:// uri: the writer's record or someone's reply."""
+        if uri in self.others:
+            return self.others[uri]
+        m = re.fullmatch(r"at://([^/]+)/([^/]+)/([^/]+)", uri)
+        if m and m.group(1) in (self.did, self.handle):
+            return self.records.get((m.group(2), m.group(3)))
+        return None
+
+    @staticmethod
+    def _at_uri(value: Any, name: str) -> str:
+        if not isinstance(value, str) or not AT_URI_RE.match(value):
+            raise Invalid(f"InvalidRequest: {name} must be a valid at-uri")
+        return value
+
+    @staticmethod
+    def _int_param(req: Request, name: str, default: int, maximum: int) -> int:
+        raw = req.arg(name)
+        if raw is None:
+            return default
+        if not re.fullmatch(r"\d+", raw) or int(raw) > maximum:
+            raise Invalid(f"InvalidRequest: {name} must be an integer from 0 to {maximum}")
+        return int(raw)
+
+    def _post_view(self, uri: str, entry: dict[str, Any]) -> dict[str, Any]:
+        own = uri not in self.others
+        author = entry.get("author") or {
+            "did": self.did,
+            "handle": self.handle,
+            "displayName": "Front Porch Notes",
+            "labels": [],
+        }
+        counts = self.counts.get(uri, {})
+        replies = [
+            u
+            for u, e in self.others.items()
+            if ((e["value"].get("reply") or {}).get("parent") or {}).get("uri") == uri
+        ]
+        view = {
+            "$type": "app.bsky.feed.defs#postView",
+            "uri": uri,
+            "cid": entry["cid"],
+            "author": {"$type": "app.bsky.actor.defs#profileViewBasic", **author},
+            "record": entry["value"],
+            "indexedAt": entry["value"]["createdAt"],
+            "replyCount": len(replies),
+            "repostCount": counts.get("reposts", 0),
+            "likeCount": counts.get("likes", 0),
+            "quoteCount": 0,
+            "labels": [],
+        }
+        if own and not entry["value"].get("reply") and self.hidden:
+            view["threadgate"] = self._threadgate(uri)
+        return view
+
+    def _threadgate(self, root_uri: str) -> dict[str, Any]:
+        rkey = root_uri.rsplit("/", 1)[1]
+        record = {
+            "$type": "app.bsky.feed.threadgate",
+            "post": root_uri,
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "hiddenReplies": sorted(self.hidden),
+        }
+        return {
+            "uri": f"at://{self.did}/app.bsky.feed.threadgate/{rkey}",
+            "cid": record_cid(record),
+            "record": record,
+            "lists": [],
+        }
+
+    def _thread_node(self, uri: str, depth: int) -> dict[str, Any]:
+        entry = self._view_entry(uri)
+        if entry is None or entry.get("missing"):
+            return {"$type": "app.bsky.feed.defs#notFoundPost", "uri": uri, "notFound": True}
+        if entry.get("blocked"):
+            return {
+                "$type": "app.bsky.feed.defs#blockedPost",
+                "uri": uri,
+                "blocked": True,
+                "author": {"did": entry["author"]["did"], "viewer": {"blockedBy": True}},
+            }
+        node: dict[str, Any] = {
+            "$type": "app.bsky.feed.defs#threadViewPost",
+            "post": self._post_view(uri, entry),
+        }
+        if depth > 0:
+            children = sorted(
+                (
+                    (e["value"]["createdAt"], u)
+                    for u, e in self.others.items()
+                    if ((e["value"].get("reply") or {}).get("parent") or {}).get("uri") == uri
+                ),
+            )
+            node["replies"] = [self._thread_node(u, depth - 1) for _, u in children]
+        return node
+
+    def _get_post_thread(self, req: Request) -> Response:
+        self._verify(req, "com.atproto.access")
+        uri = self._at_uri(req.arg("uri"), "uri")
+        depth = self._int_param(req, "depth", 6, 1000)
+        self._int_param(req, "parentHeight", 80, 1000)
+        if self._view_entry(uri) is None:
+            return self.error(400, f"NotFound: Post not found: {uri}")
+        return self._ok({"thread": self._thread_node(uri, depth)})
+
+    def _get_posts(self, req: Request) -> Response:
+        self._verify(req, "com.atproto.access")
+        uris = req.query.get("uris") or []
+        if not uris or len(uris) > 25:
+            raise Invalid("InvalidRequest: uris must have 1 to 25 elements")
+        posts = []
+        for uri in uris:
+            entry = self._view_entry(self._at_uri(uri, "uris"))
+            if entry is not None and not entry.get("missing") and not entry.get("blocked"):
+                posts.append(self._post_view(uri, entry))
+        return self._ok({"posts": posts})
 
     # -- lexicon rules for app.bsky.feed.post ---------------------------------------------------
     def validate_post(self, record: Any) -> None:

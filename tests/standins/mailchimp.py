@@ -126,6 +126,7 @@ class MailchimpStandIn(StandIn):
             self.contents: dict[str, dict[str, str]] = {}
             self.sends: list[str] = []  # campaign ids, one per accepted send action
             self.tests: list[dict[str, Any]] = []  # test emails: campaign id, addresses, type
+            self.engagement: dict[str, dict[str, int]] = {}  # campaign id -> report counts
             self._seen_sending: set[str] = set()
             self.rate_limit: tuple[int, float] | None = None  # (requests, per seconds)
             self._served: list[float] = []
@@ -207,6 +208,72 @@ class MailchimpStandIn(StandIn):
             self.campaigns[cid]["send_time"] = _iso(_now())
             self.campaigns[cid]["emails_sent"] = 3
         return cid
+
+    def engage(
+        self,
+        cid: str,
+        *,
+        opens: int = 0,
+        unique_opens: int | None = None,
+        clicks: int = 0,
+        unique_clicks: int | None = None,
+        unsubscribes: int = 0,
+    ) -> None:
+        """Readers open, click and unsubscribe: what `GET /reports/{id}` then counts."""
+        with self.lock:
+            stats = self.engagement.setdefault(cid, {})
+            stats["opens"] = stats.get("opens", 0) + opens
+            stats["unique_opens"] = stats.get("unique_opens", 0) + (
+                opens if unique_opens is None else unique_opens
+            )
+            stats["clicks"] = stats.get("clicks", 0) + clicks
+            stats["unique_clicks"] = stats.get("unique_clicks", 0) + (
+                clicks if unique_clicks is None else unique_clicks
+            )
+            stats["unsubscribes"] = stats.get("unsubscribes", 0) + unsubscribes
+
+    def campaign_for(self, post_url: str) -> str:
+        """The id of the sent campaign whose content mentions `post_url`."""
+        with self.lock:
+            for cid, campaign in self.campaigns.items():
+                content = self.contents.get(cid, {})
+                if campaign["status"] in ("sending", "sent") and post_url in content.get(
+                    "html", ""
+                ):
+                    return cid
+        raise KeyError(post_url)
+
+    def _report(self, cid: str) -> dict[str, Any]:
+        campaign = self.campaigns[cid]
+        if campaign["status"] not in ("sending", "sent"):
+            raise _not_found()
+        stats = self.engagement.get(cid, {})
+        sent = int(campaign.get("emails_sent") or 3)
+        lst = self.lists.get(campaign["recipients"].get("list_id", ""), {})
+        return {
+            "id": cid,
+            "campaign_title": campaign["settings"].get("title", ""),
+            "type": campaign["type"],
+            "list_id": lst.get("id", ""),
+            "list_is_active": True,
+            "list_name": lst.get("name", ""),
+            "subject_line": campaign["settings"].get("subject_line", ""),
+            "emails_sent": sent,
+            "abuse_reports": 0,
+            "unsubscribed": stats.get("unsubscribes", 0),
+            "send_time": campaign.get("send_time") or _iso(_now()),
+            "opens": {
+                "opens_total": stats.get("opens", 0),
+                "unique_opens": stats.get("unique_opens", 0),
+                "open_rate": min(1.0, stats.get("unique_opens", 0) / sent),
+            },
+            "clicks": {
+                "clicks_total": stats.get("clicks", 0),
+                "unique_clicks": stats.get("unique_clicks", 0),
+                "unique_subscriber_clicks": stats.get("unique_clicks", 0),
+                "click_rate": min(1.0, stats.get("unique_clicks", 0) / sent),
+            },
+        }
 
     # -- what tests read -------------------------------------------------------------
     def env(self) -> dict[str, str]:
@@ -414,6 +481,10 @@ class MailchimpStandIn(StandIn):
                 if query and query in c["settings"].get("title", "").lower()
             ]
             return Response(200, {"results": results, "total_items": len(results)})
+        if parts[0] == "reports" and len(parts) == 2 and m == "GET":
+            if parts[1] not in self.campaigns:
+                raise _not_found()
+            return Response(200, self._fields(req, self._report(parts[1])))
         if parts[0] == "campaigns" and len(parts) >= 2:
             cid = parts[1]
             if cid not in self.campaigns:

@@ -13,8 +13,12 @@ Errors are Mastodon's `{"error": "..."}` documents.
         assert masto.delivered("https://example.com/2024/01/post/") == 1
         masto.advance(3601)               # let idempotency keys expire
 
-Replies (`GET /api/v1/statuses/:id/context`) can be added to `route` later; statuses
-keep `in_reply_to_id` so a thread can be built from `self.statuses`.
+Replies and engagement: `add_reply(status_id, text, username=..., visibility=...)` posts
+a reply from another account (or the writer's own follow-up with `own=True`),
+`delete_status()` removes one, `boost()`/`favourite()` count reactions; the answers of
+`GET /api/v1/statuses/:id` (counts) and `GET /api/v1/statuses/:id/context` (every
+descendant the token may see, whatever its visibility, as the service shows them to the
+author) follow that state.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import json
 import re
 import time
 import warnings
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,11 +138,87 @@ class MastodonStandIn(StandIn):
     def delivered(self, post_url: str) -> int:
         """Statuses on the account whose text contains `post_url`."""
         with self.lock:
-            return sum(1 for s in self.statuses if post_url in s["_text"])
+            return sum(1 for s in self.own_statuses() if post_url in s["_text"])
+
+    def own_statuses(self) -> list[dict[str, Any]]:
+        """The account's own statuses (replies from other accounts left out), newest first."""
+        with self.lock:
+            return [s for s in self.statuses if not s.get("_account")]
 
     def status_texts(self) -> list[str]:
         with self.lock:
-            return [s["_text"] for s in self.statuses]
+            return [s["_text"] for s in self.own_statuses()]
+
+    def add_reply(
+        self,
+        in_reply_to_id: str,
+        text: str,
+        *,
+        username: str = "reader",
+        domain: str = "elsewhere.example",
+        display_name: str = "",
+        visibility: str = "public",
+        own: bool = False,
+        noindex: bool = False,
+        content: str | None = None,
+    ) -> str:
+        """A reply to `in_reply_to_id` by someone else (or the writer, `own=True`); its id.
+
+        `content` replaces the HTML the stand-in would render from `text` (hostile HTML)."""
+        with self.lock:
+            status_id = str(next(self._ids))
+            account = None
+            if not own:
+                account = {
+                    **self._account(),
+                    "id": str(zlib.crc32(f"{username}@{domain}".encode()) + 10**17),
+                    "username": username,
+                    "acct": f"{username}@{domain}",
+                    "display_name": display_name or username.title(),
+                    "url": f"https://{domain}/@{username}",
+                    "avatar": f"https://{domain}/avatars/{username}.png",
+                    "noindex": noindex,
+                }
+            self.statuses.insert(
+                0,
+                {
+                    "id": status_id,
+                    "_text": text,
+                    "_content": content,
+                    "_account": account,
+                    "created_at": _iso(self.now()),
+                    "visibility": visibility,
+                    "language": "en",
+                    "in_reply_to_id": in_reply_to_id,
+                    "media_attachments": [],
+                },
+            )
+            return status_id
+
+    def delete_status(self, status_id: str) -> None:
+        with self.lock:
+            self.statuses = [s for s in self.statuses if s["id"] != status_id]
+
+    def boost(self, status_id: str, times: int = 1) -> None:
+        with self.lock:
+            status = next(s for s in self.statuses if s["id"] == status_id)
+            status["_reblogs"] = status.get("_reblogs", 0) + times
+
+    def favourite(self, status_id: str, times: int = 1) -> None:
+        with self.lock:
+            status = next(s for s in self.statuses if s["id"] == status_id)
+            status["_favourites"] = status.get("_favourites", 0) + times
+
+    def _descendants(self, status_id: str) -> list[dict[str, Any]]:
+        """Replies to `status_id`, their replies and so on, in tree order (oldest first)."""
+        found: list[dict[str, Any]] = []
+        for child in sorted(
+            (s for s in self.statuses if s["in_reply_to_id"] == status_id),
+            key=lambda s: int(s["id"]),
+        ):
+            found.append(child)
+            found.extend(self._descendants(child["id"]))
+        return found
 
     # -- the service -----------------------------------------------------------------
     def error(self, status: int, message: str) -> Response:
@@ -181,6 +262,25 @@ class MastodonStandIn(StandIn):
                 media["_polls_left"] -= 1
                 return self._answer(self._media_public(media, ready=False), 206)
             return self._answer(self._media_public(media))
+        m = re.fullmatch(r"/api/v1/statuses/([^/]+)/context", path)
+        if m and req.method == "GET":
+            found = [s for s in self.statuses if s["id"] == m.group(1)]
+            if not found:
+                return self.error(404, "Record not found")
+            ancestors = []
+            parent = found[0]["in_reply_to_id"]
+            while parent:
+                above = next((s for s in self.statuses if s["id"] == parent), None)
+                if above is None:
+                    break
+                ancestors.insert(0, above)
+                parent = above["in_reply_to_id"]
+            return self._answer(
+                {
+                    "ancestors": [self._public(s) for s in ancestors],
+                    "descendants": [self._public(s) for s in self._descendants(m.group(1))],
+                }
+            )
         m = re.fullmatch(r"/api/v1/statuses/([^/]+)", path)
         if m and req.method == "GET":
             found = [s for s in self.statuses if s["id"] == m.group(1)]
@@ -271,7 +371,7 @@ class MastodonStandIn(StandIn):
             "note": "",
             "followers_count": 12,
             "following_count": 3,
-            "statuses_count": len(self.statuses),
+            "statuses_count": len(self.own_statuses()),
         }
 
     def _length(self, text: str) -> int:
@@ -333,21 +433,28 @@ class MastodonStandIn(StandIn):
         parts.append(html.escape(text[pos:]))
         paragraphs = "".join(parts).split("\n\n")
         content = "".join(f"<p>{p.replace(chr(10), '<br />')}</p>" for p in paragraphs)
+        if status.get("_content") is not None:
+            content = status["_content"]
+        parent = next((s for s in self.statuses if s["id"] == status["in_reply_to_id"]), None)
+        account = status.get("_account") or self._account()
         links = URL_RE.findall(text)
-        url = f"https://{self.domain}/@{self.username}/{status['id']}"
+        home = account["url"].rsplit("/@", 1)[0]
+        url = f"{home}/@{account['username']}/{status['id']}"
         return {
             "id": status["id"],
-            "uri": f"https://{self.domain}/users/{self.username}/statuses/{status['id']}",
+            "uri": f"{home}/users/{account['username']}/statuses/{status['id']}",
             "url": url,
             "created_at": status["created_at"],
-            "account": self._account(),
+            "account": account,
             "content": content,
             "visibility": status["visibility"],
             "sensitive": False,
             "spoiler_text": "",
             "language": status["language"],
             "in_reply_to_id": status["in_reply_to_id"],
-            "in_reply_to_account_id": None,
+            "in_reply_to_account_id": ((parent.get("_account") or self._account())["id"])
+            if parent
+            else None,
             "reblog": None,
             "media_attachments": status["media_attachments"],
             "mentions": [],
@@ -356,16 +463,16 @@ class MastodonStandIn(StandIn):
             "card": {"url": links[0], "title": "", "description": "", "type": "link"}
             if links
             else None,
-            "replies_count": 0,
-            "reblogs_count": 0,
-            "favourites_count": 0,
+            "replies_count": sum(1 for s in self.statuses if s["in_reply_to_id"] == status["id"]),
+            "reblogs_count": status.get("_reblogs", 0),
+            "favourites_count": status.get("_favourites", 0),
         }
 
     def _account_statuses(self, req: Request, account_id: str) -> Response:
         if account_id != self.account_id:
             return self.error(404, "Record not found")
         limit = min(int(req.arg("limit", "20") or 20), 40)
-        items = list(self.statuses)
+        items = self.own_statuses()
         max_id = req.arg("max_id")
         if max_id:
             items = [s for s in items if int(s["id"]) < int(max_id)]

@@ -1,0 +1,5 @@
+import sys
+
+from syndicate.backfeed.cli import main
+
+sys.exit(main())
