@@ -342,7 +342,17 @@ _LISTED = (*_SCALARS, dt.date, URLWrapper)
 # by what a listing shows: metadata, URL and the plugins' scalar attributes.
 _FULL_NAMES = frozenset({"article", "page", "articles_page", "dates_page"})
 _SKIP_ATTRS = frozenset({"_context", "settings", "_content", "_summary"})
-_UNSTABLE = object()
+_NO_ATTRS: frozenset = frozenset()
+
+
+def _holds_content(value) -> bool:
+    if isinstance(value, Content):
+        return True
+    if isinstance(value, list | tuple):
+        return any(isinstance(x, Content) for x in value)
+    if isinstance(value, dict):
+        return any(isinstance(x, Content) for x in value.values())
+    return False
 
 
 class _Unstable(Exception):
@@ -361,25 +371,57 @@ class Fingerprints:
 
     def __init__(self):
         self._memo = {}  # (id, ...) -> (object kept alive, digest)
+        self._base = {}  # id(content) -> (object, digest of URL, metadata, body)
         self._templates = {}
+
+    def _content_base(self, obj: Content) -> tuple[str, str]:
+        hit = self._base.get(id(obj))
+        if hit is None:
+            h = hashlib.sha1(type(obj).__name__.encode())  # noqa: S324 (not security)
+            h.update(repr((obj.source_path, obj.url, obj.save_as)).encode())
+            h.update(self.value(getattr(obj, "metadata", {}), False, _NO_ATTRS).encode())
+            listed = h.hexdigest()
+            h.update(hashlib.sha1((obj._content or "").encode()).digest())  # noqa: S324
+            hit = self._base[id(obj)] = (obj, listed, h.hexdigest())
+        return hit[1], hit[2]
+
+    def _content_own(self, obj: Content) -> tuple[str, list[str]]:
+        """Digest of every attribute that holds no other post, and the names that do."""
+        hit = self._memo.get((id(obj), "own"))
+        if hit is None:
+            h = hashlib.sha1()  # noqa: S324
+            refs = []
+            for name, value in sorted(vars(obj).items()):
+                if name in _SKIP_ATTRS or name == "metadata":
+                    continue
+                if _holds_content(value):
+                    refs.append(name)
+                    continue
+                h.update(name.encode())
+                h.update(self.value(value, False, _NO_ATTRS).encode())
+            hit = self._memo[(id(obj), "own")] = (obj, (h.hexdigest(), refs))
+        return hit[1]
 
     def content(self, obj: Content, full: bool, attrs: frozenset) -> str:
         key = (id(obj), full, id(attrs))
         hit = self._memo.get(key)
         if hit is not None:
             return hit[1]
-        h = hashlib.sha1(type(obj).__name__.encode())  # noqa: S324 (not security)
-        h.update(repr((obj.source_path, obj.url, obj.save_as)).encode())
+        listed_base, full_base = self._content_base(obj)
         explicit_summary = "summary" in getattr(obj, "metadata", {})
-        if full or not explicit_summary:
-            h.update(hashlib.sha1((obj._content or "").encode()).digest())  # noqa: S324
-        for name, value in sorted(vars(obj).items()):
-            if name in _SKIP_ATTRS:
-                continue
-            listed = isinstance(value, _LISTED) and name in attrs
-            if full or listed or name == "metadata":
+        base = full_base if full or not explicit_summary else listed_base
+        h = hashlib.sha1(base.encode())  # noqa: S324
+        if full:
+            own, refs = self._content_own(obj)
+            h.update(own.encode())
+            for name in refs:  # other posts it points to (neighbours, related posts)
                 h.update(name.encode())
-                h.update(self.value(value, False, attrs).encode())
+                h.update(self.value(getattr(obj, name), False, attrs).encode())
+        else:
+            for name, value in sorted(vars(obj).items()):
+                if isinstance(value, _LISTED) and name in attrs and name not in _SKIP_ATTRS:
+                    h.update(name.encode())
+                    h.update(self.value(value, False, attrs).encode())
         digest = h.hexdigest()
         self._memo[key] = (obj, digest)
         return digest
@@ -528,6 +570,7 @@ class FastWriter(Writer):
         self._new: dict[str, list] = {}
         self.rendered = 0
         self.skipped = 0
+        self._dirs: set[str] = set()
 
     # state of the last build: relative path -> [fingerprint, size, mtime_ns, sha1]
     def _load_state(self) -> dict:
@@ -648,26 +691,9 @@ class FastWriter(Writer):
         if not self._claim(path, override):
             self._signal(job)
             return
-        if self.conf["FASTBUILD_INCREMENTAL"]:
-            job.fingerprint = self._fingerprint(job)
-            rel = os.path.relpath(path, self.output_path)
-            old = self._old.get(rel)
-            if (
-                job.fingerprint is not None
-                and old is not None
-                and old[0] == job.fingerprint
-                and _same_file(path, old)
-            ):
-                self._new[rel] = old
-                self.skipped += 1
-                self._signal(job)
-                return
         self._jobs.append(job)
 
     def _fingerprint(self, job: _Job) -> str | None:
-        if self._site_fp is None:
-            env = job.template.environment
-            self._site_fp = _site_fingerprint(self.settings, job.context, env)
         names, attrs = self._fp.template_info(job.template)
         if names is None:
             names = set(job.context) | set(job.kwargs)
@@ -698,25 +724,29 @@ class FastWriter(Writer):
         if bool(signals.content_written.receivers):
             signals.content_written.send(job.path, context=job.localcontext())
 
-    def _render(self, job: _Job, shared_context) -> list:
-        shared_context["localsiteurl"] = job.siteurl
-        local = job.localcontext()
-        data = job.template.render(local).encode("utf-8")
+    def _process(self, job: _Job, shared_context) -> list:
+        """Render one page unless its fingerprint says it is up to date.
+
+        Returns [relative path, state entry, 1 if rendered else 0]."""
         rel = os.path.relpath(job.path, self.output_path)
         old = self._old.get(rel)
+        fingerprint = self._fingerprint(job) if self.conf["FASTBUILD_INCREMENTAL"] else None
+        if fingerprint and old and old[0] == fingerprint and _same_file(job.path, old):
+            return [rel, old, 0]
+        shared_context["localsiteurl"] = job.siteurl
+        data = job.template.render(job.localcontext()).encode("utf-8")
         sha = hashlib.sha1(data).hexdigest()  # noqa: S324
-        if not (
-            self.conf["FASTBUILD_SKIP_UNCHANGED"]
-            and old
-            and old[3] == sha
-            and _same_file(job.path, old)
-        ):
-            os.makedirs(os.path.dirname(job.path), exist_ok=True)
+        same = self.conf["FASTBUILD_SKIP_UNCHANGED"] and old and old[3] == sha
+        if not (same and _same_file(job.path, old)):
+            folder = os.path.dirname(job.path)
+            if folder not in self._dirs:
+                os.makedirs(folder, exist_ok=True)
+                self._dirs.add(folder)
             with open(job.path, "wb") as f:
                 f.write(data)
             log.info('Writing "%s"', job.path)
         st = os.stat(job.path)
-        return [rel, [job.fingerprint, st.st_size, st.st_mtime_ns, sha]]
+        return [rel, [fingerprint, st.st_size, st.st_mtime_ns, sha], 1]
 
     def flush(self) -> None:
         """Render every queued page (split across processes) and save the state."""
@@ -725,22 +755,30 @@ class FastWriter(Writer):
         if jobs:
             shared = self._shared if self._shared is not None else {}
             final_siteurl = shared.get("localsiteurl")
+            if self.conf["FASTBUILD_INCREMENTAL"] and self._site_fp is None:
+                # once, before forking, so every process shares it
+                self._site_fp = _site_fingerprint(
+                    self.settings, shared or jobs[0].context, jobs[0].template.environment
+                )
             procs = min(self.conf["FASTBUILD_WORKERS"], len(jobs) // _MIN_PARALLEL or 1)
             if not self.conf["FASTBUILD_PARALLEL_WRITE"]:
                 procs = 1
-            results = self._render_split(jobs, procs, shared)
+            results = self._split(jobs, procs, shared)
             shared["localsiteurl"] = final_siteurl
-            for rel, entry in results:
+            for rel, entry, rendered in results:
                 self._new[rel] = entry
-            self.rendered += len(jobs)
+                self.rendered += rendered
+                self.skipped += 1 - rendered
             for job in jobs:
                 self._signal(job)
         log.info(
-            "fastbuild: %d pages rendered, %d unchanged pages not rendered", len(jobs), self.skipped
+            "fastbuild: %d pages rendered, %d unchanged pages not rendered",
+            self.rendered,
+            self.skipped,
         )
         self._save_state()
 
-    def _render_split(self, jobs, procs, shared) -> list:
+    def _split(self, jobs, procs, shared) -> list:
         children = []
         for index in range(1, procs):
             read_end, write_end = os.pipe()
@@ -749,7 +787,7 @@ class FastWriter(Writer):
                 os.close(read_end)
                 status = 0
                 try:
-                    payload = {"ok": [self._render(j, shared) for j in jobs[index::procs]]}
+                    payload = {"ok": [self._process(j, shared) for j in jobs[index::procs]]}
                 except BaseException:
                     payload = {"error": traceback.format_exc()}
                     status = 1
@@ -760,7 +798,7 @@ class FastWriter(Writer):
             children.append((pid, read_end))
         error = None
         try:
-            results = [self._render(j, shared) for j in jobs[0::procs]]
+            results = [self._process(j, shared) for j in jobs[0::procs]]
         except BaseException as e:
             error = e
             results = []
