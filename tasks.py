@@ -232,5 +232,20 @@ def syndicate(
     sys.exit(syndicate_main(argv))
 
 
+@task(
+    help={
+        "sizes": "comma-separated post counts (default 1000,5000,10000)",
+        "repeat": "alternating runs per scenario; the median is reported",
+        "skip": "scenarios to leave out, e.g. e,f",
+    }
+)
+def bench(c, sizes="1000,5000,10000", repeat=3, skip=""):
+    """Benchmark against bare Pelican and Hugo; writes docs/benchmarks.md (takes a while)."""
+    cmd = [sys.executable, "bench/run.py", "--sizes", sizes, "--repeat", str(repeat)]
+    if skip:
+        cmd += ["--skip", skip]
+    c.run(shlex.join(cmd), pty=False)
+
+
 if __name__ == "__main__":
     sys.exit("run with `invoke`")
