@@ -247,5 +247,27 @@ def bench(c, sizes="1000,5000,10000", repeat=3, skip=""):
     c.run(shlex.join(cmd), pty=False)
 
 
+@task(
+    name="fetch-replies",
+    help={
+        "post": "slug of one post (default: every syndicated post)",
+        "settings": "Pelican settings file (default: publishconf.py)",
+    },
+)
+def fetch_replies(c, post="", settings="publishconf.py"):
+    """Store the public Mastodon/Bluesky replies to each post in data/replies/."""
+    from syndicate.backfeed.cli import main as backfeed_main
+
+    sys.exit(backfeed_main(["--settings", settings] + (["--post", post] if post else [])))
+
+
+@task(help={"settings": "Pelican settings file (default: publishconf.py)"})
+def report(c, settings="publishconf.py"):
+    """Engagement per post (email, Mastodon, Bluesky, comments) into reports/."""
+    from syndicate.report.cli import main as report_main
+
+    sys.exit(report_main(["--settings", settings]))
+
+
 if __name__ == "__main__":
     sys.exit("run with `invoke`")

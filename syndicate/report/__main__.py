@@ -1,0 +1,5 @@
+import sys
+
+from syndicate.report.cli import main
+
+sys.exit(main())
