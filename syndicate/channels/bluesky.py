@@ -14,6 +14,7 @@ network call, and uploadBlob is checked to return that same CID.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import mimetypes
@@ -97,6 +98,30 @@ def record_key(post_id: str, date: datetime, generation: int = 0) -> str:
 def blob_cid(data: bytes) -> str:
     """The CID a PDS gives a blob: CIDv1, raw codec, sha2-256."""
     return libipld.encode_cid(b"\x01\x55\x12\x20" + hashlib.sha256(data).digest())
+
+
+def shrink_image(data: bytes, max_bytes: int = THUMB_MAX_BYTES) -> bytes | None:
+    """A JPEG of at most `max_bytes` (at most 2000 px wide), or None if it cannot be read.
+
+    Deterministic for the same input, so a re-run computes the same blob CID."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError):
+        return None
+    image = image.convert("RGB")
+    size = 2000
+    for quality in (85, 75, 65, 55, 45):
+        copy = image.copy()
+        copy.thumbnail((size, size))
+        out = io.BytesIO()
+        copy.save(out, "JPEG", quality=quality, optimize=True)
+        if out.tell() <= max_bytes:
+            return out.getvalue()
+        size = int(size * 0.75)
+    return None
 
 
 def normalize_record(record: dict[str, Any]) -> dict[str, Any]:
@@ -235,10 +260,16 @@ class BlueskyChannel(Channel):
             )
             return None
         data = path.read_bytes()
-        if len(data) > THUMB_MAX_BYTES:
-            log.warning("bluesky: image %s is over 1 MB; the card has no thumbnail", post.image)
-            return None
         mime = mimetypes.guess_type(path.name)[0] or "image/jpeg"
+        if len(data) > THUMB_MAX_BYTES:
+            data = shrink_image(data)
+            mime = "image/jpeg"
+            if data is None:
+                log.warning(
+                    "bluesky: image %s cannot be made smaller than 1 MB; the card has no thumbnail",
+                    post.image,
+                )
+                return None
         ref = {
             "$type": "blob",
             "ref": {"$link": blob_cid(data)},
