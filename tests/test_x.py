@@ -166,3 +166,17 @@ def test_any_text_is_accepted_by_the_service_count(xapi, title, summary):
     assert xapi.violations == []
     assert weighted_length(draft.text) <= draft.length <= 280
     assert xapi.delivered(post.url) == 1
+
+
+def test_free_access_level_cannot_tell_but_never_posts_twice():
+    with XStandIn(read_access=False) as standin:
+        channel = channel_for(standin)
+        post = make_post()
+        with pytest.raises(NotImplementedError):
+            channel.find_existing(post, {})
+        _, first = send_once(channel, post)
+        # a re-run that cannot look: X's duplicate check answers, and it counts as sent
+        _, again = send_once(channel_for(standin), post)
+        assert first.id and again.state == "sent"
+        assert standin.delivered(post.url) == 1
+    assert not standin.violations

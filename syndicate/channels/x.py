@@ -186,15 +186,21 @@ class XChannel(Channel):
 
     def find_existing(self, post: Post, item: Mapping[str, Any]) -> Remote | None:
         user_id, _ = self._whoami(post)
-        response = self._call(
-            "read recent posts",
-            self.client.get_users_tweets,
-            user_id,
-            max_results=int(self.options["SYNDICATE_X_LOOKBACK"]),
-            tweet_fields=["entities", "created_at"],
-            user_auth=True,
-            post=post,
-        )
+        try:
+            response = self._call(
+                "read recent posts",
+                self.client.get_users_tweets,
+                user_id,
+                max_results=int(self.options["SYNDICATE_X_LOOKBACK"]),
+                tweet_fields=["entities", "created_at"],
+                user_auth=True,
+                post=post,
+            )
+        except AuthError as e:
+            if _access_level_refusal(e.service_text or ""):
+                # the Free access level cannot read timelines: say "cannot tell"
+                raise NotImplementedError("X: this access level cannot read posts") from e
+            raise
         replaced = earlier_sends(item)
         for tweet in response.data or []:
             if str(tweet.id) in replaced:
@@ -216,15 +222,23 @@ class XChannel(Channel):
                 post=post,
             )
         except DuplicateContent:
-            found = self.find_existing(post, item)
-            if found is None:
-                raise
-            return found
+            # X refuses only an identical text, and this text holds the post's URL: it is
+            # already there, whether or not its id can be read back
+            try:
+                found = self.find_existing(post, item)
+            except NotImplementedError:
+                found = None
+            return found or Remote(id="", url="", state="sent")
         return self._remote(str(response.data["id"]))
 
 
 class DuplicateContent(PermanentError):
     """X refused the text as a duplicate of a recent post."""
+
+
+def _access_level_refusal(text: str) -> bool:
+    text = text.lower()
+    return "subset of x api" in text or "client-not-enrolled" in text or "access level" in text
 
 
 def _service_text(error: tweepy.HTTPException) -> str:

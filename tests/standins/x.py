@@ -96,6 +96,7 @@ class XStandIn(StandIn):
         access_token: str = "1234-x-access-token",  # noqa: S107
         access_token_secret: str = "x-access-token-secret",  # noqa: S107 (fixed test secret)
         username: str = "frontporch",
+        read_access: bool = True,
     ):
         super().__init__()
         self.consumer_key = consumer_key
@@ -103,6 +104,7 @@ class XStandIn(StandIn):
         self.access_token = access_token
         self.access_token_secret = access_token_secret
         self.username = username
+        self.read_access = read_access  # False: the Free level, which cannot read timelines
         self.user_id = "1400000000000000001"
         self.tweets: list[dict[str, Any]] = []  # newest first
         self._ids = itertools.count(1860000000000000000)
@@ -239,6 +241,16 @@ class XStandIn(StandIn):
         return Response(201, {"data": data}, self._headers())
 
     def _timeline(self, req: Request, user_id: str) -> Response:
+        if not self.read_access:
+            body = {
+                "title": "Client Forbidden",
+                "detail": "You currently have access to a subset of X API V2 endpoints and "
+                "limited v1.1 endpoints (e.g. media post, oauth) only. If you need access to "
+                "this endpoint, you may need a different access level.",
+                "reason": "client-not-enrolled",
+                "type": "https://api.twitter.com/2/problems/client-forbidden",
+            }
+            return Response(403, body, self._headers())
         if user_id != self.user_id:
             return self.error(404, f"Could not find user with id: [{user_id}].")
         max_results = int(req.arg("max_results", "10") or 10)
