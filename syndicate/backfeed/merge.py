@@ -84,13 +84,19 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def deduplicate(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keep the earliest of each set of copies; re-attach replies to dropped copies."""
+    """Keep one of each set of copies (the original over a bridge's copy, else the
+    earliest); re-attach replies to dropped copies."""
     kept: list[dict[str, Any]] = []
     replaced: dict[str, str] = {}
     for reply in sorted(replies, key=_date_key):
         twin = next((k for k in kept if _same(k, reply)), None)
         if twin is None:
             kept.append(reply)
+        elif twin.get("bridged") and not reply.get("bridged"):
+            # a bridge's copy came first (clocks differ): the original takes its place
+            kept[kept.index(twin)] = reply
+            replaced[twin["id"]] = reply["id"]
+            reply["copies"] = [*twin.get("copies", []), twin["url"]] if twin.get("url") else []
         else:
             replaced[reply["id"]] = twin["id"]
             twin.setdefault("copies", [])

@@ -202,6 +202,7 @@ class BlueskyReplies:
             "parent": parent_id,
             "url": url,
             "original": record.get("bridgyOriginalUrl") or url,
+            "bridged": bool(record.get("bridgyOriginalUrl")),
             "html": sanitize(richtext_html(text, record.get("facets") or [])),
             "text": text,
             "date": iso(record.get("createdAt") or post.get("indexedAt")),
