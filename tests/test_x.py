@@ -180,3 +180,15 @@ def test_free_access_level_cannot_tell_but_never_posts_twice():
         assert first.id and again.state == "sent"
         assert standin.delivered(post.url) == 1
     assert not standin.violations
+
+
+def test_a_rerun_sends_the_stored_text_even_after_an_edit():
+    with XStandIn(read_access=False) as standin:
+        channel = channel_for(standin)
+        post = make_post()
+        draft = channel.render(post)
+        item = {"intent": channel.prepare(post, draft)}
+        channel.send(post, draft, item)
+        edited = make_post(title="A better title, written after the crash")
+        again = channel_for(standin).send(edited, channel.render(edited), item)
+        assert again.state == "sent" and standin.delivered(post.url) == 1

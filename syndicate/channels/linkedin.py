@@ -12,6 +12,7 @@ and hashtags become `{hashtag|\\#|Name}` templates so LinkedIn shows them as has
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -221,6 +222,9 @@ class LinkedInChannel(Channel):
             "isReshareDisabledByAuthor": False,
         }
 
+    def prepare(self, post: Post, draft: Draft) -> dict[str, Any]:
+        return {"text": draft.text}  # a re-run sends what the first attempt sent
+
     def _remote(self, urn: str) -> Remote:
         return Remote(id=urn, url=f"https://www.linkedin.com/feed/update/{urn}/")
 
@@ -237,6 +241,9 @@ class LinkedInChannel(Channel):
         return None
 
     def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:
+        text = (item.get("intent") or {}).get("text")
+        if text and text != draft.text:
+            draft = dataclasses.replace(draft, text=text)
         response = self._request(
             "create the post", "POST", "/rest/posts", json=self.body(post, draft), post=post
         )

@@ -206,7 +206,8 @@ class MastodonChannel(Channel):
         )
 
     def prepare(self, post: Post, draft: Draft) -> dict[str, Any]:
-        return {"idempotency_key": idempotency_key(post.id, self.name)}
+        # the text too: a re-run after a crash sends what the first attempt sent
+        return {"idempotency_key": idempotency_key(post.id, self.name), "text": draft.text}
 
     def _my_account_id(self, post: Post | None = None) -> str:
         if self._account_id is None:
@@ -276,7 +277,7 @@ class MastodonChannel(Channel):
         status = self._call(
             "post status",
             self.api.status_post,
-            draft.text,
+            intent.get("text") or draft.text,
             media_ids=media_ids or None,
             visibility=draft.extra.get("visibility") or None,
             language=draft.extra.get("language") or None,

@@ -180,6 +180,11 @@ class XChannel(Channel):
             extra={"truncated": fitted.truncated},
         )
 
+    def prepare(self, post: Post, draft: Draft) -> dict[str, Any]:
+        # a re-run sends this same text even if the post was edited: X's duplicate check
+        # then recognises it
+        return {"text": draft.text}
+
     def _remote(self, tweet_id: str) -> Remote:
         username = self._me[1] if self._me else "i"
         return Remote(id=tweet_id, url=f"https://x.com/{username}/status/{tweet_id}")
@@ -213,11 +218,12 @@ class XChannel(Channel):
 
     def send(self, post: Post, draft: Draft, item: Mapping[str, Any]) -> Remote:
         self._whoami(post)
+        text = (item.get("intent") or {}).get("text") or draft.text
         try:
             response = self._call(
                 "create the post",
                 self.client.create_tweet,
-                text=draft.text,
+                text=text,
                 user_auth=True,
                 post=post,
             )
