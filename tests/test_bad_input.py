@@ -151,3 +151,18 @@ def test_invoke_check_exits_non_zero(tmp_path):
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "posts/broken.md: no Title" in result.stderr
+
+
+def test_broken_pages_are_reported_too(tmp_path):
+    content = tmp_path / "content"
+    write_post(content, "good.md", GOOD)
+    pages = content / "pages"
+    pages.mkdir()
+    (pages / "about.md").write_text("Title: About\n\nWho we are.\n", encoding="utf-8")
+    (pages / "untitled.md").write_text("Summary: forgot the title\n\nText.\n", encoding="utf-8")
+    (pages / "latin1.md").write_bytes("Title: \u00c0 propos\n\nText.\n".encode("latin-1"))
+    out = build_site(tmp_path, content=content)
+    assert len(_problems(build_site.last_logs, "pages/untitled.md: no Title")) == 1
+    assert len(_problems(build_site.last_logs, "pages/latin1.md: not valid UTF-8")) == 1
+    assert (out / "about" / "index.html").is_file()
+    assert not (out / "untitled").exists()
