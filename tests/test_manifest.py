@@ -1,0 +1,134 @@
+"""The manifest plugin on a real build with every plugin: contents, email-only posts, reuse."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from lxml import etree, html
+
+from plugins.manifest.manifest import DEFAULTS, html_to_text, manifest_dir
+from syndicate.manifest import Manifest
+from tests.sitebuild import build_site
+from tests.syndicate_fixtures import EXTRA_POSTS, POSTS, SITEURL, build_manifest
+
+ONLY_SLUG = "subscribers-only-the-spring-offer"
+ONLY_TITLE = "Subscribers only: the spring offer"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("manifest-site")
+    manifest = build_manifest(tmp, {**POSTS, **EXTRA_POSTS}, full=True)
+    return tmp, manifest
+
+
+def test_manifest_lists_every_published_post_outside_output(built):
+    tmp, folder = built
+    assert not folder.is_relative_to(tmp / "output")
+    m = Manifest(folder)
+    assert m.siteurl == SITEURL
+    assert len(m.entries) == 8
+    assert [e.date for e in m.entries] == sorted(e.date for e in m.entries)
+    assert len({e.id for e in m.entries}) == 8
+    only = m.by_slug(ONLY_SLUG)
+    assert only.newsletter == "only"
+    assert m.by_slug("a-quiet-note").channels == ()
+    assert m.by_slug("only-on-the-echo-network").channels == ("echo",)
+    assert m.by_slug("post-number-1-talking-with-customers").channels is None
+
+
+def test_post_record_has_absolute_content_text_and_metadata(built):
+    _, folder = built
+    m = Manifest(folder)
+    post = m.post(m.by_slug("post-number-3-talking-with-customers"))
+    assert post.url.startswith(SITEURL + "/2024/03/")
+    assert post.title == "Post number 3: talking with customers"
+    assert post.tags == ("customers", "email") and post.category == "Conversation"
+    assert post.image == f"{SITEURL}/images/card-3.png"
+    assert post.date.tzinfo is not None
+    assert post.summary_text == "Summary of post 3, about answering every comment."
+    assert post.comments_url == post.url + "#comments"
+    assert post.content_hash.startswith("sha256:")
+    doc = html.fragment_fromstring(post.content_html, create_parent="div")
+    links = [el.get("href") for el in doc.iter("a")] + [el.get("src") for el in doc.iter("img")]
+    assert links and all(u.startswith("https://") for u in links)
+    assert f"{SITEURL}/about/" in links
+    assert "<" not in post.text and f"the about page ({SITEURL}/about/)" in post.text
+
+
+def test_email_only_post_is_nowhere_on_the_public_site(built):
+    tmp, folder = built
+    output = tmp / "output"
+    files = [p for p in output.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in files)
+    for path in files:
+        if path.suffix == ".html":
+            doc = html.parse(str(path))
+            hrefs = [a.get("href") or "" for a in doc.iter("a", "link")]
+            assert not [h for h in hrefs if ONLY_SLUG in h], path
+            assert ONLY_TITLE not in doc.getroot().text_content(), path
+        elif path.suffix in (".xml", ".atom", ".rss"):
+            tree = etree.parse(str(path))
+            assert ONLY_SLUG not in etree.tostring(tree, encoding="unicode"), path
+        elif path.suffix in (".json", ".txt"):
+            assert ONLY_SLUG not in path.read_text(encoding="utf-8"), path
+    assert not list(output.rglob(f"*{ONLY_SLUG}*"))
+    # ... and in the manifest, with its content, for the newsletter
+    post = Manifest(folder).post(Manifest(folder).by_slug(ONLY_SLUG))
+    assert "Something exclusive" in post.text and post.newsletter == "only"
+
+
+def test_rebuild_rewrites_only_changed_posts(tmp_path):
+    posts = dict(POSTS)
+    folder = build_manifest(tmp_path, posts)
+    files = {p.name: p.stat().st_mtime_ns for p in (folder / "posts").iterdir()}
+    hashes = {e.slug: e.content_hash for e in Manifest(folder).entries}
+    edited = posts["p2.md"].replace("Body of post 2.", "Body of post 2, edited.")
+    (tmp_path / "content" / "posts" / "p2.md").write_text(textwrap.dedent(edited))
+    (tmp_path / "content" / "posts" / "p5.md").unlink()
+    build_site(
+        tmp_path,
+        content=tmp_path / "content",
+        SITEURL=SITEURL,
+        MANIFEST_PATH=str(folder),
+        PLUGINS=["post_ids", "manifest"],
+    )
+    after = {p.name: p.stat().st_mtime_ns for p in (folder / "posts").iterdir()}
+    changed = {n for n in after if files.get(n) != after[n]}
+    assert len(changed) == 1 and "post-number-2" in changed.pop()
+    assert len(after) == 4  # the deleted post's file is gone
+    new_hashes = {e.slug: e.content_hash for e in Manifest(folder).entries}
+    slug2 = "post-number-2-talking-with-customers"
+    assert new_hashes[slug2] != hashes[slug2]
+    slug1 = "post-number-1-talking-with-customers"
+    assert new_hashes[slug1] == hashes[slug1]
+    index = json.loads((folder / "index.json").read_text())
+    assert {e["slug"] for e in index["posts"]} == set(new_hashes)
+
+
+def test_bad_newsletter_value_fails_the_build(tmp_path):
+    bad = {"bad.md": "Title: Bad\nDate: 2024-01-01\nNewsletter: maybe\n\nText.\n"}
+    with pytest.raises(ValueError, match="yes, no, only"):
+        build_manifest(tmp_path, bad)
+
+
+def test_settings_and_text_helpers():
+    assert set(DEFAULTS) == {"MANIFEST_PATH"}
+    assert manifest_dir("var/manifest.json").name == "manifest"
+    text = html_to_text(
+        "<h2>Head</h2><p>One <a href='https://a.example/x'>link</a>.</p>"
+        "<ul><li>a</li><li>b</li></ul><pre>  keep\n  this</pre>"
+    )
+    assert text.splitlines() == [
+        "Head",
+        "",
+        "One link (https://a.example/x).",
+        "",
+        "- a",
+        "- b",
+        "",
+        "  keep",
+        "  this",
+    ]
