@@ -243,6 +243,15 @@ def test_half_configured_provider_warns_once_and_shows_no_thread(tmp_path):
     assert page.xpath("//div[@class='comments__imported']")  # imported comments still show
 
 
+def test_imported_comments_for_an_unknown_slug_warn(tmp_path):
+    data = _data(tmp_path)
+    (data / "comments" / "renamed-post.json").write_text('{"comments": []}', encoding="utf-8")
+    _build(tmp_path)
+    warnings = [m for m in messages(logging.WARNING) if m.startswith("comments:")]
+    assert len(warnings) == 1
+    assert "renamed-post.json" in warnings[0] and "match no post" in warnings[0]
+
+
 def test_provider_none_renders_no_section(tmp_path):
     out = _build(tmp_path, COMMENTS_PROVIDER="none")
     assert _page(out).xpath("//section[@id='comments']") == []

@@ -343,3 +343,32 @@ def test_summary_only_and_item_limit(tmp_path):
 def test_bad_item_limit_fails_the_build(tmp_path):
     with pytest.raises(ValueError, match="FEEDS_MAX_ITEMS must be a whole number"):
         _build(tmp_path, "bad", FEEDS_MAX_ITEMS="twenty")
+
+
+@pytest.mark.parametrize(
+    ("fragment", "expected"),
+    [
+        ("", ""),
+        ("plain text & more", "plain text &amp; more"),
+        (
+            '<p>a <a href="b/">b</a></p><!-- note -->',
+            '<p>a <a href="https://x.example/p/b/">b</a></p><!-- note -->',
+        ),
+        (
+            '<p>unclosed <a href="?q=1">q',
+            '<p>unclosed <a href="https://x.example/p/index.html?q=1">q</a></p>',
+        ),
+        (
+            '<video poster="p.jpg" src="//cdn.example/v.mp4"></video>',
+            '<video poster="https://x.example/p/p.jpg" src="https://cdn.example/v.mp4"></video>',
+        ),
+        (
+            '<a href="HTTPS://Other.example/">o</a> <a href="tel:+44">t</a>',
+            '<a href="HTTPS://Other.example/">o</a> <a href="tel:+44">t</a>',
+        ),
+    ],
+)
+def test_absolutize_html_edge_cases(fragment, expected):
+    from plugins.feeds.feeds import absolutize_html
+
+    assert absolutize_html(fragment, "https://x.example/p/index.html") == expected

@@ -316,15 +316,26 @@ def attach_comments(generator) -> None:
     """article_generator_finalized: set `article.comments` on every post of the build."""
     conf = get_settings(generator.settings)
     static_dir = Path(generator.settings.get("DATA_PATH") or "data") / conf["COMMENTS_STATIC_DIR"]
-    for article in (
+    articles = (
         list(generator.articles)
         + list(generator.translations)
         + list(generator.hidden_articles)
         + list(generator.hidden_translations)
         + list(generator.drafts)
         + list(generator.drafts_translations)
-    ):
+    )
+    for article in articles:
         article.comments = comments_for(article, conf, static_dir)
+    slugs = {a.slug for a in articles} | {
+        a.slug for a in getattr(generator, "email_only_articles", []) or []
+    }
+    orphans = sorted(p.name for p in static_dir.glob("*.json") if p.stem not in slugs)
+    if orphans:
+        log.warning(
+            "comments: %s in %s match no post's slug; those comments are not shown",
+            ", ".join(orphans),
+            static_dir,
+        )
 
 
 def register():
