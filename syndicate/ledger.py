@@ -8,7 +8,7 @@
          "remote_id": "...", "remote_url": "...",
          "content_hash": "sha256:...", "sent_at": "...", "error": "...",
          "generation": 0,            # bumped by each deliberate --resend
-         "baseline": true}}}}        # marked sent by --baseline, never sent by us
+         "baseline": "<time>"}}}}    # marked sent by --baseline (never sent by us)
 
 Every change is written at once and atomically (temp file, fsync, rename, fsync of the
 folder), so a crash leaves either the old or the new file, never half of one. A lock file

@@ -21,7 +21,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from syndicate import channels as registry
 from syndicate.errors import ConfigError
-from syndicate.ledger import atomic_write
 
 TEMPLATES = Path(__file__).parent / "templates"
 MARKER = ".syndicate-outbox"
@@ -143,4 +142,6 @@ def write_outbox(runner, *, only_post: str = "", only_channel: str = ""):
 
 
 def _write(path: Path, text: str) -> None:
-    atomic_write(path, text)
+    """A preview, not a record: a plain write (no fsync) keeps the dry run fast."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

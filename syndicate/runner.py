@@ -84,14 +84,14 @@ def plan(
 ) -> Plan:
     """What is new for each channel. Reads only the index and the ledger: no post files."""
     result = Plan()
-    entries = list(entries)
+    entries = [e for e in entries if not only_post or e.slug == only_post]
+    records = ledger.posts
+    empty: dict[str, Any] = {}
     for name, cls in channel_classes.items():
         email = registry.is_email(cls)
         new, skipped = [], []
         for entry in entries:
-            if only_post and entry.slug != only_post:
-                continue
-            if ledger.is_sent(entry.id, name):
+            if records.get(entry.id, empty).get(name, empty).get("state") == "sent":
                 continue
             reason = skip_reason(entry, name, email)
             if reason:
