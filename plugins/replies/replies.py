@@ -10,6 +10,7 @@ Data file shape (written by syndicate.backfeed):
      "threads": {"mastodon": "https://…/@me/1", "bluesky": "https://bsky.app/…"},
      "replies": [{"id": "mastodon:2", "network": "mastodon", "parent": null | "mastodon:1",
                   "url": "https://…", "html": "<p>…</p>", "date": "2026-11-25T10:00:00+00:00",
+                  "by_writer": false, "text": "…", "original": "https://…",
                   "author": {"name": "…", "handle": "@a@b", "url": "https://…",
                              "avatar": "https://…"}}]}
 """
@@ -107,6 +108,7 @@ def normalise(raw: dict) -> dict | None:
         "author_url": safe_url(author.get("url")),
         "author_avatar": safe_url(author.get("avatar")),
         "author_initials": _initials(name),
+        "by_writer": raw.get("by_writer") is True,  # the writer's own follow-up
         "children": [],
     }
 
