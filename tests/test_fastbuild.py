@@ -105,6 +105,7 @@ def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_of
     assert_same_tree(on, off)
     cached = list((tmp_path / "on" / "cache" / "fastbuild" / "markdown").rglob("*.json"))
     assert len(cached) == 300
+    assert list((tmp_path / "on" / "cache" / "fastbuild" / "templates").iterdir())
     # A warm cache into an empty output folder gives the same site again.
     shutil.rmtree(on)
     on = build_site(tmp_path / "on", content=corpus, DATA_PATH=str(data_dir), **ALL_ON)
@@ -116,7 +117,7 @@ def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_of
 def test_levers_alone_give_the_same_bytes(tmp_path, corpus, data_dir, corpus_off):
     # Parallel Markdown without its cache, and the parallel writer without the
     # incremental skip: the two paths the all-on build does not take by themselves.
-    only = {k: False for k in fastbuild._BOOL_KEYS}
+    only = {k: False for k in fastbuild._BOOL_KEYS} | {"FASTBUILD_ENABLED": True}
     only |= {"FASTBUILD_WORKERS": 2, "FASTBUILD_JINJA_AUTO_RELOAD": True}
     only |= {"FASTBUILD_PARALLEL_MARKDOWN": True, "FASTBUILD_PARALLEL_WRITE": True}
     out = build_site(tmp_path, content=corpus, DATA_PATH=str(data_dir), **only)

@@ -59,6 +59,7 @@ DEFAULTS = {
     "FASTBUILD_INCREMENTAL": True,  # skip rendering pages whose inputs did not change
     "FASTBUILD_SKIP_UNCHANGED": True,  # do not rewrite files with identical bytes
     "FASTBUILD_JINJA_AUTO_RELOAD": False,  # Jinja's stat() of templates on every use
+    "FASTBUILD_TEMPLATE_CACHE": True,  # keep compiled templates across builds
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()
     "FASTBUILD_CACHE_PATH": "",  # "" = CACHE_PATH/fastbuild
 }
@@ -331,6 +332,14 @@ def on_generator_init(generator) -> None:
     conf = get_settings(generator.settings)
     if not conf["FASTBUILD_JINJA_AUTO_RELOAD"]:
         generator.env.auto_reload = False
+    if conf["FASTBUILD_TEMPLATE_CACHE"] and generator.env.bytecode_cache is None:
+        folder = Path(conf["FASTBUILD_CACHE_PATH"], "templates")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            log.warning("fastbuild: cannot create %s, templates not cached: %s", folder, e)
+            return
+        generator.env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
 
 
 # --- Fingerprints: what a page's output depends on --------------------------------
@@ -525,7 +534,9 @@ def _site_fingerprint(settings, context, env) -> str:
                 h.update(Path(path).read_bytes())
             except OSError:
                 h.update(path.encode())
-    h.update(json.dumps(_stable(dict(settings)), sort_keys=True, default=str).encode())
+    # This plugin's own settings change how the site is built, never what it contains.
+    relevant = {k: v for k, v in settings.items() if not k.startswith("FASTBUILD_")}
+    h.update(json.dumps(_stable(relevant), sort_keys=True, default=str).encode())
     for key in ("generated_content", "static_content"):
         for path, obj in sorted((context.get(key) or {}).items()):
             url = getattr(obj, "url", None)
