@@ -26,6 +26,9 @@ EXTRA_PATH_METADATA = {
     "extra/favicon.svg": {"path": "favicon.svg"},
 }
 THEME = "theme"
+# Autoescape: every value is escaped unless a template marks trusted HTML |safe
+# (post content and summaries, sanitised replies and comments, JSON-LD).
+JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True}
 # Data files kept in git next to the content: ledger, comments, replies, post IDs.
 DATA_PATH = "data"
 TIMEZONE = "Europe/London"

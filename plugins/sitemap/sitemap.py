@@ -23,6 +23,8 @@ DEFAULTS = {
     "SITEMAP_SAVE_AS": "sitemap.xml",
     # Also list category and tag pages.
     "SITEMAP_INCLUDE_TAXONOMIES": True,
+    # Add a "Sitemap: <absolute URL>" line to the robots.txt in the output.
+    "SITEMAP_ROBOTS": True,
 }
 
 
@@ -95,9 +97,25 @@ class SitemapGenerator(Generator):
         log.debug("sitemap: wrote %d URLs to %s", len(items), path)
 
 
+def point_robots_at_sitemap(pelican):
+    """finalized: robots.txt (copied from content/extra) names the sitemap's absolute URL."""
+    conf = get_settings(pelican.settings)
+    robots = os.path.join(pelican.output_path, "robots.txt")
+    if not conf["SITEMAP_ROBOTS"] or not os.path.isfile(robots):
+        return
+    with open(robots, encoding="utf-8") as handle:
+        text = handle.read()
+    if any(line.lower().startswith("sitemap:") for line in text.splitlines()):
+        return
+    line = f"Sitemap: {_absolute(pelican.settings['SITEURL'], conf['SITEMAP_SAVE_AS'])}\n"
+    with open(robots, "w", encoding="utf-8") as handle:
+        handle.write(text.rstrip("\n") + "\n" + line)
+
+
 def get_generators(pelican):
     return SitemapGenerator
 
 
 def register():
     signals.get_generators.connect(get_generators)
+    signals.finalized.connect(point_robots_at_sitemap)

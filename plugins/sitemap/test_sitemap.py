@@ -66,3 +66,13 @@ def test_lastmod_is_a_w3c_datetime(sitemap):
     assert entries[f"{SITEURL}/tag/complaints/index.html"] == "2024-03-01T08:00:00+00:00"
     for lastmod in filter(None, entries.values()):
         assert datetime.fromisoformat(lastmod).tzinfo is not None
+
+
+def test_robots_txt_names_the_sitemap(tmp_path):
+    from tests.sitebuild import ROOT, build_site
+
+    output = build_site(tmp_path, SITEURL="https://blog.example.org")
+    robots = (output / "robots.txt").read_text(encoding="utf-8").splitlines()
+    assert robots.count("Sitemap: https://blog.example.org/sitemap.xml") == 1
+    source = (ROOT / "content" / "extra" / "robots.txt").read_text(encoding="utf-8")
+    assert all(line in robots for line in source.splitlines())
