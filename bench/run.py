@@ -559,7 +559,8 @@ def main(argv=None) -> int:
     data["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     shown = " ".join(a for a in (argv if argv is not None else sys.argv[1:]))
     data["command"] = f".venv/bin/python bench/run.py {shown}".strip()
-    data["commands"] = [*data.get("commands", []), data["command"]] if args.merge else [data["command"]]
+    earlier = data.get("commands", []) if args.merge else []
+    data["commands"] = [*earlier, data["command"]]
     saved.write_text(json.dumps(data, indent=1))
     chart(data["results"], args.out.with_suffix(".png"))
     args.out.write_text(render(data))
