@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from tests.sitebuild import ROOT, build_site
+from tests.sitebuild import ROOT, build_site, messages, write_post
 
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -186,6 +186,20 @@ def test_deleted_or_edited_output_is_rewritten(tmp_path):
     assert rendered_count(tmp_path) == 2
     assert index.read_bytes() == good
     assert victim.exists()
+
+
+def test_broken_post_is_reported_not_fatal(tmp_path, data_dir):
+    content = tmp_path / "content"
+    for i in range(3):
+        write_post(content, f"ok-{i}.md", f"Title: Fine {i}\nDate: 2020-01-0{i + 1}\n\nText {i}.\n")
+    bad = b"Title: Bad\nDate: 2020-02-01\n\n\xff\xfe oops\n"  # not UTF-8
+    (content / "posts" / "broken.md").write_bytes(bad)
+    on = build_site(tmp_path / "on", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    on_logs = " ".join(messages())
+    off = build_site(tmp_path / "off", content=content, DATA_PATH=str(data_dir), **ALL_OFF)
+    assert_same_tree(on, off)
+    assert "broken.md" in on_logs
+    assert len(list(on.glob("2020/01/*/index.html"))) == 3
 
 
 @pytest.mark.parametrize(

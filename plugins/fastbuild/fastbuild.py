@@ -118,7 +118,10 @@ def convert_markdown(text: str, md_settings: dict, formatted_fields) -> tuple[st
 
 def _convert_job(job):
     text, md_settings, formatted_fields = job
-    return convert_markdown(text, md_settings, formatted_fields)
+    try:
+        return convert_markdown(text, md_settings, formatted_fields)
+    except Exception:  # the reader converts it again in Pelican's loop, which reports it
+        return None
 
 
 def _stable(value):
@@ -249,8 +252,8 @@ class FastMarkdownReader(MarkdownReader):
                 stat = _stat_key(path)
                 with pelican_open(path) as text:
                     pass
-            except OSError:
-                continue  # Pelican reports unreadable files itself
+            except (OSError, ValueError):
+                continue  # unreadable or not UTF-8: left to Pelican's loop, which reports it
             key = cache.key(text)
             hit = cache.get(key)
             if hit is not None:
@@ -272,7 +275,10 @@ class FastMarkdownReader(MarkdownReader):
             self._collect(todo, map(_convert_job, jobs), cache)
 
     def _collect(self, todo, results, cache) -> None:
-        for (path, stat, key, _), (html, fields) in zip(todo, results, strict=True):
+        for (path, stat, key, _), result in zip(todo, results, strict=True):
+            if result is None:
+                continue
+            html, fields = result
             cache.put(key, html, fields)
             self._store[path] = (stat, html, [tuple(f) for f in fields])
 
