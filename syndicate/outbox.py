@@ -62,7 +62,8 @@ def _json_default(value: Any) -> str:
 
 def write_outbox(runner, *, only_post: str = "", only_channel: str = ""):
     """Render what is new for every listed channel into the outbox; return a Report."""
-    from syndicate.runner import Outcome, Report
+    from syndicate.manifest import Entry
+    from syndicate.runner import Outcome, Report, _digest_mode
 
     config = runner.config
     folder = config.outbox_path
@@ -78,15 +79,27 @@ def write_outbox(runner, *, only_post: str = "", only_channel: str = ""):
             report.outcomes.append(Outcome("*", name, "refused", the_plan.refused[name]))
             continue
         email = registry.is_email(type(channel))
-        for entry in the_plan.new.get(name, []):
-            post = runner.post_for(entry, runner.ledger.get(entry.id, name))
+        work = []
+        if _digest_mode(channel) and the_plan.new.get(name):
+            entries = the_plan.new[name]
+            try:
+                dpost, ddraft = channel.digest([runner.post(e) for e in entries])
+                dentry = Entry(dpost.id, dpost.slug, dpost.date, dpost.slug, "yes", None, "")
+                work.append((dentry, dpost, ddraft))
+            except Exception as e:
+                report.outcomes.append(Outcome("digest", name, "failed", f"{e}"))
+        else:
+            for entry in the_plan.new.get(name, []):
+                item = runner.ledger.get(entry.id, name)
+                work.append((entry, runner.post_for(entry, item), None))
+        for entry, post, ready in work:
             slot = posts.setdefault(
                 entry.id,
                 {"post": post, "entry": entry, "folder": Path(entry.file).stem, "items": []},
             )
             item = OutboxItem(channel=name, email=email)
             try:
-                draft = channel.render(post)
+                draft = ready if ready is not None else channel.render(post)
             except Exception as e:  # show it in the outbox, go on with the others
                 item.error = config.redact(f"{type(e).__name__}: {e}")
                 slot["items"].append(item)

@@ -291,9 +291,19 @@ class Runner:
         return post
 
     def deliver(
-        self, entry: Entry, name: str, channel: Channel, *, resend: bool = False
+        self,
+        entry: Entry,
+        name: str,
+        channel: Channel,
+        *,
+        resend: bool = False,
+        digest: tuple[Post, Any] | None = None,
     ) -> Outcome:
-        """Send one item unless the ledger or the service says it is already there."""
+        """Send one item unless the ledger or the service says it is already there.
+
+        `digest` = (post, draft) of a digest (email channels' digest mode) sent in place of
+        rendering `entry`'s post: its ledger item is keyed by the digest's own ID.
+        """
         pid = entry.id
         item = self.ledger.get(pid, name)
         if item.get("state") == "sent" and not resend:
@@ -320,8 +330,11 @@ class Runner:
             )
         may_exist = item.get("state") in ("sending", "failed")
         try:
-            post = self.post_for(entry, item)
-            draft = channel.render(post)
+            if digest is not None:
+                post, draft = digest
+            else:
+                post = self.post_for(entry, item)
+                draft = channel.render(post)
             if "intent" not in item:
                 intent = channel.prepare(post, draft) or {}
                 item = self.ledger.update(
@@ -421,6 +434,16 @@ class Runner:
         if self.progress is not None:
             task = self.progress.add_task("syndicating", total=len(order))
         stopped: dict[str, str] = {}
+        digesting = {n for n, c in channels.items() if _digest_mode(c)}
+        for name in digesting:
+            if name in the_plan.refused or not the_plan.new.get(name):
+                continue
+            outcomes = self.deliver_digests(the_plan.new[name], name, channels[name])
+            report.outcomes.extend(outcomes)
+            for outcome in outcomes:
+                if outcome.state == "failed":
+                    self.say(f"failed: {outcome.detail}")
+        order = [(e, n) for e, n in order if n not in digesting]
         for entry, name in order:
             if name in stopped:
                 report.outcomes.append(Outcome(entry.slug, name, "not sent", stopped[name]))
@@ -435,6 +458,64 @@ class Runner:
                         stopped[name] = "channel stopped after an authentication error"
             if self.progress is not None:
                 self.progress.advance(task)
+
+    # -- digest mode (email channels with `digest_mode`) ---------------------------------------
+    def deliver_digests(self, entries: list[Entry], name: str, channel: Channel) -> list[Outcome]:
+        """One campaign for the new posts; a digest begun by a crashed run is finished first.
+
+        Before anything is sent, every member post's item records the digest's ID and
+        members (state pending), so a re-run rebuilds the very same digest even if more
+        posts were published meanwhile; then the digest is delivered like one post, and
+        finally each member is marked sent with the digest's remote id.
+        """
+        outcomes: list[Outcome] = []
+        by_id = {e.id: e for e in self.manifest.entries}
+        remaining = list(entries)
+        while remaining:
+            members = remaining
+            for entry in remaining:
+                intent = self.ledger.get(entry.id, name).get("intent") or {}
+                if intent.get("digest"):
+                    ids = intent.get("members") or [entry.id]
+                    members = [by_id[i] for i in ids if i in by_id]
+                    break
+            remaining = [e for e in remaining if e not in members]
+            try:
+                dpost, draft = channel.digest([self.post(e) for e in members])
+            except Exception as e:
+                outcomes += [self._fail(m, name, e) for m in members]
+                continue
+            ids = [m.id for m in members]
+            for m in members:
+                if not (self.ledger.get(m.id, name).get("intent") or {}).get("digest"):
+                    self.ledger.update(
+                        m.id,
+                        name,
+                        state="pending",
+                        slug=m.slug,
+                        intent={"digest": dpost.id, "members": ids},
+                        content_hash=m.content_hash,
+                    )
+            pseudo = Entry(dpost.id, dpost.slug, dpost.date, "", "yes", None, "")
+            outcome = self.deliver(pseudo, name, channel, digest=(dpost, draft))
+            outcomes.append(outcome)
+            if outcome.state in ("sent", "found"):
+                done = self.ledger.get(dpost.id, name)
+                for m in members:
+                    self.ledger.update(
+                        m.id,
+                        name,
+                        state="sent",
+                        remote_id=done.get("remote_id"),
+                        remote_url=done.get("remote_url"),
+                        sent_at=done.get("sent_at") or now_iso(),
+                        digest=dpost.id,
+                    )
+        return outcomes
+
+
+def _digest_mode(channel: Channel) -> bool:
+    return bool(getattr(channel, "digest_mode", False)) and hasattr(channel, "digest")
 
 
 def _interleave(the_plan: Plan, channels: Mapping[str, Channel]) -> list[tuple[Entry, str]]:

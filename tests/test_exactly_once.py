@@ -47,7 +47,7 @@ def site(tmp_path_factory):
 class Rig:
     """Fresh stand-ins, ledger and settings for one scenario."""
 
-    def __init__(self, folder: Path, manifest: Path, names: list[str]):
+    def __init__(self, folder: Path, manifest: Path, names: list[str], **settings):
         self.folder = folder
         folder.mkdir(parents=True)
         self.standins = {name: CHANNELS[name]() for name in names}
@@ -65,6 +65,7 @@ class Rig:
             SYNDICATE_MAX_NEW=10,
             SYNDICATE_TIMEOUT=1.5,
             SYNDICATE_MASTODON_TIMEOUT=1.5,
+            **settings,
         )
 
     def stop(self):
@@ -282,3 +283,31 @@ def test_fault_at_every_request(name, fault, site, tmp_path):
             rig.stop()
     if fault == "401":
         assert failed_runs >= 1  # a 401 is never retried: the run reports it
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("mailchimp" not in CHANNELS, reason="no Mailchimp stand-in")
+def test_sigkill_during_a_digest(site, tmp_path):
+    manifest, urls = site
+    rig = Rig(tmp_path / "count", manifest, ["mailchimp"], NEWSLETTER_MODE="digest")
+    try:
+        assert rig.run_in_process() == 0, rig.last_output
+        total = rig.requests()
+    finally:
+        rig.stop()
+    for at in range(1, total + 1):
+        for phase in ("before", "after"):
+            rig = Rig(tmp_path / f"{at}-{phase}", manifest, ["mailchimp"], NEWSLETTER_MODE="digest")
+            try:
+                assert rig.run_forked_killed(at, phase)
+                rig.finish()
+                mail = rig.standins["mailchimp"]
+                assert len(mail.sends) == 1, f"killed {phase} request {at}"
+                assert {mail.delivered(u) for u in urls.values()} == {1}
+                items = ledger(rig.folder)["posts"]
+                members = [
+                    c["mailchimp"] for pid, c in items.items() if c["mailchimp"].get("digest")
+                ]
+                assert len(members) == len(urls) and {m["state"] for m in members} == {"sent"}
+            finally:
+                rig.stop()

@@ -226,3 +226,26 @@ def test_sleep_budget_caps_total_sleep():
     assert budget.take(6) and budget.take(4)
     assert not budget.take(0.5)  # over the budget: no sleep at all
     assert slept == [6, 4] and budget.slept == 10
+
+
+@pytest.mark.skipif("mailchimp" not in STANDINS, reason="no Mailchimp stand-in")
+def test_digest_mode_sends_one_campaign_for_all_new_posts(rig):
+    code, out = rig.run(NEWSLETTER_MODE="digest")
+    assert code == 0, out
+    mail = rig.standins["mailchimp"]
+    assert len(mail.sends) == 1
+    members = [
+        i
+        for chans in ledger(rig.tmp)["posts"].values()
+        for n, i in chans.items()
+        if n == "mailchimp" and i.get("digest")
+    ]
+    # five ordinary posts and the email-only one; not `Syndicate: no`, not `Newsletter: no`
+    assert len(members) == 6
+    assert {i["state"] for i in members} == {"sent"}
+    assert len({i["remote_id"] for i in members}) == 1
+    for i in range(1, 6):
+        assert mail.delivered(rig.urls[f"post-number-{i}-talking-with-customers"]) == 1
+    code, out = rig.run(NEWSLETTER_MODE="digest")
+    assert code == 0 and "Nothing new" in out
+    assert len(mail.sends) == 1
