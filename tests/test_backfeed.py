@@ -313,3 +313,25 @@ def test_old_posts_and_unconfigured_networks_keep_their_replies(tmp_path, servic
     assert any("BLUESKY_HANDLE" in m for m in messages)
     # Mastodon was asked this time: its answer replaces the stored (since deleted) reply
     assert {r["text"] for r in stored(tmp_path)["replies"]} == {"too late"}
+
+
+def test_reply_html_is_sanitised_before_it_is_stored(tmp_path, services):
+    masto, bsky = services
+    config, root, _ = setup(tmp_path, masto, bsky)
+    masto.add_reply(
+        root,
+        "hostile",
+        username="mallory",
+        content='<p>hi<script>alert(1)</script> <a href="javascript:alert(2)" onclick="x()">'
+        'click</a> <img src=x onerror="alert(3)"><a href="https://ok.example/">ok</a></p>',
+    )
+    assert run(config, say=lambda _: None)[0] == 0
+    (saved,) = stored(tmp_path)["replies"]
+    from lxml import html as lxml_html
+
+    tree = lxml_html.fragment_fromstring(saved["html"], create_parent="div")
+    assert {el.tag for el in tree.iter()} <= {"div", "p", "a", "br", "span"}
+    assert [a.get("href") for a in tree.iter("a") if a.get("href")] == ["https://ok.example/"]
+    assert all(not name.startswith("on") for el in tree.iter() for name in el.attrib)
+    assert "alert" not in saved["html"] and "alert" not in saved["text"]
+    assert saved["text"].startswith("hi")

@@ -99,6 +99,7 @@ class MastodonReplies:
             mine = str(account.get("id")) == str(my_account_id)
             if account.get("noindex") and not mine and self.options["BACKFEED_RESPECT_NOINDEX"]:
                 continue
+            clean = sanitize(status.get("content") or "")
             items.append(
                 {
                     "id": sid,
@@ -106,8 +107,8 @@ class MastodonReplies:
                     "parent": parents[sid],
                     "url": status.get("url") or status.get("uri") or "",
                     "original": status.get("uri") or status.get("url") or "",
-                    "html": sanitize(status.get("content") or ""),
-                    "text": html_text(status.get("content") or ""),
+                    "html": clean,
+                    "text": html_text(clean),
                     "date": iso(status.get("created_at")),
                     "by_writer": mine,
                     "author": {
