@@ -139,7 +139,12 @@ COMMENTS_PROVIDER = "isso"
 COMMENTS_ISSO_URL = "http://localhost:8080/"
 
 # --- subscribe (Mailchimp hosted form; leave empty for the feed-links fallback) --
-SUBSCRIBE_MAILCHIMP_ACTION = ""
+# The sample values below are placeholders: paste the action URL of your own
+# Mailchimp embedded form. Empty shows feed links instead (and the build warns).
+SUBSCRIBE_MAILCHIMP_ACTION = (
+    "https://frontporch.us21.list-manage.com/subscribe/post"
+    "?u=4f1c0a2b9d8e7f6a5b4c3d2e1&id=7a9b3c5d1e"
+)
 
 # --- manifest: what the build hands to `invoke syndicate` (never deployed) ------
 MANIFEST_PATH = "var/manifest"

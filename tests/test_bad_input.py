@@ -98,6 +98,7 @@ def test_check_fails_and_names_the_file(tmp_path, case):
         PATH=str(content),
         POST_IDS_REGISTRY=str(tmp_path / "ids.json"),
         MANIFEST_PATH=str(tmp_path / "manifest.json"),
+        DATA_PATH=str(tmp_path / "data"),
         SUBSCRIBE_MAILCHIMP_ACTION="https://example.us1.list-manage.com/subscribe/post?u=a&id=b",
     )
     report = out.getvalue()
@@ -116,6 +117,7 @@ def test_check_passes_on_good_content(tmp_path):
         PATH=str(content),
         POST_IDS_REGISTRY=str(tmp_path / "ids.json"),
         MANIFEST_PATH=str(tmp_path / "manifest.json"),
+        DATA_PATH=str(tmp_path / "data"),
         SUBSCRIBE_MAILCHIMP_ACTION="https://example.us1.list-manage.com/subscribe/post?u=a&id=b",
     )
     assert out.getvalue().strip().splitlines()[-1] == "check: no problems", out.getvalue()

@@ -87,6 +87,7 @@ def test_subscribe_page_shows_the_form(with_form):
 def test_form_from_account_parts(tmp_path):
     output = build(
         tmp_path,
+        SUBSCRIBE_MAILCHIMP_ACTION="",
         SUBSCRIBE_MAILCHIMP_ACCOUNT="frontporch",
         SUBSCRIBE_MAILCHIMP_DC="us7",
         SUBSCRIBE_MAILCHIMP_U="u1",
