@@ -249,3 +249,16 @@ def test_digest_mode_sends_one_campaign_for_all_new_posts(rig):
     code, out = rig.run(NEWSLETTER_MODE="digest")
     assert code == 0 and "Nothing new" in out
     assert len(mail.sends) == 1
+
+
+@pytest.mark.skipif("mailchimp" not in STANDINS, reason="no Mailchimp stand-in")
+def test_test_email_sends_nothing_to_the_list_and_the_real_send_follows(rig):
+    code, out = rig.run("--test-email", "maren@frontporch.example")
+    assert code == 0, out
+    mail = rig.standins["mailchimp"]
+    assert mail.tests and mail.tests[0]["emails"] == ["maren@frontporch.example"]
+    assert mail.sends == []
+    code, out = rig.run()
+    assert code == 0, out
+    assert len(mail.sends) == 6  # the test campaign was reused, not doubled
+    assert len(mail.campaigns) == 6
