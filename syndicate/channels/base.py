@@ -33,6 +33,11 @@ How the runner (syndicate/runner.py) drives an adapter — what adapters can rel
 - Email channels set `email = True` (the `Newsletter:` metadata applies to them; social
   channels never get `Newsletter: only` posts, whose `url` is not on the public site).
 - Optional: send_test(post, draft, item, emails) for `--test-email ADDR`.
+- Optional digest: a channel with a true `digest_mode` and `digest(posts) -> (post, draft)`
+  gets all its new posts as one item: the runner first records the digest's ID and
+  members on every member's item (so a re-run rebuilds the same digest), delivers the
+  digest post like any other (prepare/find_existing/send, ledger item under its own ID),
+  then marks each member sent with the digest's remote id.
 """
 
 from __future__ import annotations
