@@ -200,6 +200,7 @@ def install_hook(c, repo, web_root, work_tree="", python="", branch="main", keep
         "channel": "one channel name",
         "resend": "deliberately send this post to this channel again",
         "test_email": "send Mailchimp's test email to this address instead",
+        "settings": "Pelican settings file (default: publishconf.py)",
     }
 )
 def syndicate(
@@ -212,6 +213,7 @@ def syndicate(
     channel="",
     resend=False,
     test_email="",
+    settings="",
 ):
     """Send each new post to the email list and social accounts, exactly once."""
     from syndicate.cli import main as syndicate_main
@@ -226,7 +228,12 @@ def syndicate(
     ):
         if on:
             argv.append(flag)
-    for flag, value in (("--post", post), ("--channel", channel), ("--test-email", test_email)):
+    for flag, value in (
+        ("--post", post),
+        ("--channel", channel),
+        ("--test-email", test_email),
+        ("--settings", settings),
+    ):
         if value:
             argv += [flag, value]
     sys.exit(syndicate_main(argv))
