@@ -129,17 +129,16 @@ if [ -z "$PYTHON" ]; then
   PYTHON="$WORK_TREE/.venv/bin/python"
 fi
 
+# Scheduled runs first bring readers' replies home, so the build shows them.
+if [ "$SCHEDULED" = yes ] && "$PYTHON" -m invoke --list 2>/dev/null | grep -qw "fetch-replies"; then
+  "$PYTHON" -m invoke fetch-replies || say "fetch-replies failed; publishing anyway"
+fi
+
 before=$(live)
 say "publishing $(git log -1 --format='%h %s') into $WEB_ROOT"
 DEPLOY=dir DEPLOY_DIR="$WEB_ROOT" DEPLOY_KEEP_RELEASES="$KEEP_RELEASES" \
   "$PYTHON" -m invoke publish "${PUBLISH_ARGS[@]}"
 status=$?
-
-# Scheduled runs also bring readers' replies home (once that task exists).
-if [ "$SCHEDULED" = yes ] && [ "$status" -eq 0 ] \
-  && "$PYTHON" -m invoke --list 2>/dev/null | grep -qw "fetch-replies"; then
-  "$PYTHON" -m invoke fetch-replies || say "fetch-replies failed (the site is published)"
-fi
 
 # Whatever happened, what the run recorded goes into git (the build may have
 # registered new post IDs; syndication may have sent some items before failing).
