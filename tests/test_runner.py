@@ -262,3 +262,23 @@ def test_test_email_sends_nothing_to_the_list_and_the_real_send_follows(rig):
     assert code == 0, out
     assert len(mail.sends) == 6  # the test campaign was reused, not doubled
     assert len(mail.campaigns) == 6
+
+
+def test_invoke_task_runs_the_cli(rig):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    invoke = Path(sys.executable).with_name("invoke")
+    result = subprocess.run(
+        [str(invoke), "syndicate", "--status", "--settings", str(rig.settings())],
+        cwd=root,
+        env=clean_env(rig.env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "post-number-5-talking-with-customers" in result.stdout
+    assert "pending (new)" in result.stdout
