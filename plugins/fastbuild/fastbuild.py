@@ -486,6 +486,31 @@ class Fingerprints:
             return f"O{type(v).__qualname__}:" + self.value(vars(v), full, attrs, depth + 1)
         raise _Unstable(type(v).__qualname__)
 
+    def _parse(self, env, name: str):
+        """(variables, attributes, referenced templates) of one template file; None if
+        it cannot be read or pulls in a template chosen at render time."""
+        key = ("parse", name)
+        if key not in self._templates:
+            result = None
+            try:
+                ast = env.parse(env.loader.get_source(env, name)[0])
+            except jinja2.TemplateError:
+                ast = None
+            if ast is not None:
+                refs = list(jinja_meta.find_referenced_templates(ast))
+                attrs = set()
+                for node in ast.find_all((jinja_nodes.Getattr, jinja_nodes.Getitem)):
+                    if isinstance(node, jinja_nodes.Getattr):
+                        attrs.add(node.attr)
+                    elif isinstance(node.arg, jinja_nodes.Const) and isinstance(
+                        node.arg.value, str
+                    ):
+                        attrs.add(node.arg.value)
+                if all(r is not None for r in refs):
+                    result = (jinja_meta.find_undeclared_variables(ast), attrs, refs)
+            self._templates[key] = result
+        return self._templates[key]
+
     def template_info(self, template) -> tuple[frozenset | None, frozenset]:
         """(variables, attribute names) a template and everything it pulls in reads.
 
@@ -502,22 +527,13 @@ class Fingerprints:
             if current in seen:
                 continue
             seen.add(current)
-            try:
-                ast = env.parse(env.loader.get_source(env, current)[0])
-            except jinja2.TemplateError:
+            parsed = self._parse(env, current)
+            if parsed is None:
                 dynamic = True
                 break
-            names |= jinja_meta.find_undeclared_variables(ast)
-            for node in ast.find_all((jinja_nodes.Getattr, jinja_nodes.Getitem)):
-                if isinstance(node, jinja_nodes.Getattr):
-                    attrs.add(node.attr)
-                elif isinstance(node.arg, jinja_nodes.Const) and isinstance(node.arg.value, str):
-                    attrs.add(node.arg.value)
-            refs = list(jinja_meta.find_referenced_templates(ast))
-            if any(r is None for r in refs):
-                dynamic = True
-                break
-            todo.extend(refs)
+            names |= parsed[0]
+            attrs |= parsed[1]
+            todo.extend(parsed[2])
         info = (None if dynamic else frozenset(names), frozenset(attrs))
         self._templates[name] = info
         return info
@@ -780,6 +796,14 @@ class FastWriter(Writer):
             procs = min(self.conf["FASTBUILD_WORKERS"], len(jobs) // _MIN_PARALLEL or 1)
             if not self.conf["FASTBUILD_PARALLEL_WRITE"]:
                 procs = 1
+            if procs > 1 and self.conf["FASTBUILD_INCREMENTAL"]:
+                # Digest the site-wide lists (all posts, tags, ...) once here, so the
+                # forked processes inherit them instead of each computing them again.
+                warmed = set()
+                for job in jobs:
+                    if job.template.name not in warmed:
+                        warmed.add(job.template.name)
+                        self._fingerprint(job)
             results = self._split(jobs, procs, shared)
             shared["localsiteurl"] = final_siteurl
             for rel, entry, rendered in results:
