@@ -192,6 +192,19 @@ def install_hook(c, repo, web_root, work_tree="", python="", branch="main", keep
 
 @task(
     help={
+        "web_root": "the web root `DEPLOY = 'dir'` manages (DEPLOY_DIR)",
+        "releases": "its releases folder, if not <web-root>.releases",
+    }
+)
+def rollback(c, web_root, releases=""):
+    """Point the web root back at the release before the current one."""
+    from sitetools.deploy import rollback as switch_back
+
+    print(f"{web_root} now serves release {switch_back(web_root, releases or None).name}")
+
+
+@task(
+    help={
         "dry_run": "send nothing; write every email and social post into outbox/",
         "status": "show per post and channel what was sent, pending, failed or skipped",
         "check": "pre-flight only: credentials, lists, limits",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -216,3 +218,20 @@ def test_every_deploy_setting_is_in_the_readme():
     assert missing == []
     for target in deploy.TARGETS:
         assert f"**`{target}`**" in section, target
+
+
+def test_rollback_task_switches_back(tmp_path):
+    web_root = tmp_path / "blog"
+    first = deploy.deploy_dir(make_site(tmp_path / "a", "first", 1), web_root)
+    deploy.deploy_dir(make_site(tmp_path / "b", "second", 1), web_root)
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "rollback", "--web-root", str(web_root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert first.name in done.stdout
+    assert heading(web_root) == "first"
+    with pytest.raises(deploy.DeployError, match="no release older"):
+        deploy.rollback(web_root)
