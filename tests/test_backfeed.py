@@ -201,6 +201,8 @@ def test_public_replies_from_both_networks_threaded_and_filtered(tmp_path, servi
     bsky.hide(hidden)
     bsky.add_reply(uri, "logged-in only", handle="jo.bsky.example", labels=("!no-unauthenticated",))
     bsky.add_reply(cat, "Me too", own=True)
+    quoting = bsky.add_reply(uri, "quoting a detached post", handle="kim.bsky.example")
+    bsky.detach(quoting)
 
     status, results = run(config, say=lambda _: None)
 

@@ -24,7 +24,7 @@ from syndicate import config as config_mod
 from syndicate.backfeed.backfeed import get_settings
 from syndicate.backfeed.merge import merge
 from syndicate.backfeed.sources import BlueskyReplies, MastodonReplies
-from syndicate.errors import AuthError, ConfigError, SyndicateError
+from syndicate.errors import AuthError, ConfigError, RateLimited, SyndicateError
 from syndicate.ledger import atomic_write, now_iso
 
 READERS = {"mastodon": MastodonReplies, "bluesky": BlueskyReplies}
@@ -151,8 +151,10 @@ def run(config, *, only: str = "", say=print, now: datetime | None = None) -> tu
                 result.cells[network] = f"failed, kept: {text}"
                 say(f"{network}: {slug}: {text}")
                 status = FAILED
-                if isinstance(e, AuthError):
-                    unavailable[network] = "credentials refused"
+                if isinstance(e, AuthError | RateLimited):  # asking again cannot help now
+                    unavailable[network] = (
+                        "credentials refused" if isinstance(e, AuthError) else "rate limited"
+                    )
                 continue
             fetched[network] = replies
             result.cells[network] = str(len(replies))

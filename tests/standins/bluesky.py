@@ -213,6 +213,11 @@ class BlueskyStandIn(StandIn):
         with self.lock:
             self.others[uri]["missing"] = True
 
+    def detach(self, uri: str) -> None:
+        """The reply quotes a post whose author detached it (postgate): #viewDetached."""
+        with self.lock:
+            self.others[uri]["detached"] = True
+
     def hide(self, uri: str) -> None:
         """The writer hides a reply with a threadgate on the thread's root."""
         with self.lock:
@@ -430,6 +435,16 @@ class BlueskyStandIn(StandIn):
             "quoteCount": 0,
             "labels": [],
         }
+        if entry.get("detached"):
+            parent = ((entry["value"].get("reply") or {}).get("parent") or {}).get("uri", "")
+            view["embed"] = {
+                "$type": "app.bsky.embed.record#view",
+                "record": {
+                    "$type": "app.bsky.embed.record#viewDetached",
+                    "uri": parent,
+                    "detached": True,
+                },
+            }
         if own and not entry["value"].get("reply") and self.hidden:
             view["threadgate"] = self._threadgate(uri)
         return view
