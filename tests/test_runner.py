@@ -282,3 +282,14 @@ def test_invoke_task_runs_the_cli(rig):
     assert result.returncode == 0, result.stderr
     assert "post-number-5-talking-with-customers" in result.stdout
     assert "pending (new)" in result.stdout
+
+
+def test_every_syndicate_setting_is_documented():
+    import re
+    from pathlib import Path
+
+    from syndicate.config import DEFAULTS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    missing = [k for k in DEFAULTS if not re.search(rf"`{re.escape(k)}`", readme)]
+    assert missing == []
