@@ -185,6 +185,9 @@ def test_publish_reply_fetch_rebuild_see_and_report(tmp_path):
             assert ann_item.locator(".reply-author").first.inner_text() == "Ann Reader"
             nested = ann_item.locator("ol.replies-list > li.reply")
             assert nested.count() == 1 and "Glad it helped" in nested.inner_text()
+            assert "reply-by-writer" in nested.get_attribute("class")  # the writer's own
+            assert nested.locator(".reply-badge").inner_text() == "author"
+            assert ann_item.locator(":scope > article .reply-badge").count() == 0
             cat_item = top.filter(has_text="Saving this for our support team")
             assert "on Bluesky" in cat_item.locator(".reply-network").first.inner_text()
             assert "Same here" in cat_item.locator("ol.replies-list > li.reply").inner_text()
