@@ -91,6 +91,8 @@ def run(config, args, out: Console, err: Console) -> int:
     runner = Runner(config, say=lambda t: err.print(t, markup=False))
     classes = runner.select(args.channel)
     configured = runner.configured(classes)
+    if args.post:
+        runner.manifest.by_slug(args.post)  # an unknown slug is an error, not "nothing new"
     if args.dry_run or not configured:
         return _dry_run(runner, args, out, err, automatic=not args.dry_run)
     for name, cls in classes.items():
