@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return NOT_STARTED
     out.print(summary(report))
     top = report["tags"] and next(iter(report["tags"].items()))
-    if top:
+    if top and top[1]["replies"] + top[1]["clicks"]:
         out.print(f"Tag drawing the most replies and clicks: {top[0]}")
     out.print(f"Report: {folder / 'index.html'}")
     return FAILED if report["errors"] else OK
