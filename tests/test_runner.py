@@ -293,3 +293,17 @@ def test_every_syndicate_setting_is_documented():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     missing = [k for k in DEFAULTS if not re.search(rf"`{re.escape(k)}`", readme)]
     assert missing == []
+
+
+def test_credentials_from_a_dotenv_file_are_used_and_never_shown(rig):
+    echo = rig.standins["echo"]
+    (rig.tmp / ".env").write_text(
+        f"ECHO_API_URL={echo.url}\nECHO_TOKEN={echo.token}\n", encoding="utf-8"
+    )
+    code, out = rig.run("--check", env={})
+    assert code == 0, out
+    assert "ok   echo" in out and echo.token not in out
+    code, out = rig.run(env={}, SYNDICATE_CHANNELS=["echo"])
+    assert code == 0, out
+    assert delivered(rig, "echo")["post-number-1-talking-with-customers"] == 1
+    assert echo.token not in out
