@@ -198,7 +198,7 @@ def _absolute_url(siteurl: str, value: str) -> str:
 
 def _fingerprint(article, siteurl: str, newsletter: str) -> str:
     """Cheap hash of a post's inputs: unchanged → its manifest file is reused as is."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"manifest-v{FORMAT_VERSION}".encode())
     meta = sorted((k, str(v)) for k, v in article.metadata.items())
     for part in (siteurl, article.url, newsletter, repr(meta), article._content or ""):
         h.update(part.encode("utf-8", "surrogatepass"))
