@@ -299,6 +299,8 @@ def status(config, args, out: Console) -> int:
         out.print("No posts to show.")
     if baselined:
         out.print(f"{baselined} item(s) marked sent by --baseline are not listed.")
+    for why in runner.plan(classes, only_post=args.post).refused.values():
+        out.print(f"A run would refuse: {why}", markup=False)
     for name, why in runner.unavailable.items():
         out.print(f"{name}: {why}", markup=False)
     return FAILED if failed else OK
