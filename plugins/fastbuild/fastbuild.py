@@ -23,6 +23,7 @@ output/. Deleting that folder is always safe: the next build is simply a cold on
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -821,10 +822,15 @@ class FastWriter(Writer):
 
     def _split(self, jobs, procs, shared) -> list:
         children = []
+        if procs > 1:
+            # Keep the collector from touching (and so copying) every inherited object
+            # in the forked processes: memory shared with the parent stays shared.
+            gc.freeze()
         for index in range(1, procs):
             read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # child: render its share, report, leave without cleanup
+                gc.disable()
                 os.close(read_end)
                 status = 0
                 try:
@@ -856,6 +862,8 @@ class FastWriter(Writer):
                 failures.append(payload["error"])
             else:
                 results.extend(payload["ok"])
+        if procs > 1:
+            gc.unfreeze()
         if error is not None:
             raise error
         if failures:
