@@ -151,15 +151,6 @@ class Rig:
         assert set(states.values()) == {"sent"}, f"{context}: {states}"
 
 
-def crash_points(total: int) -> range:
-    """Request numbers to crash or fail at: the check and at least the first two posts.
-
-    After the pre-flight, a run repeats the same requests for each post, so the first
-    45% of a 5-post run holds every distinct step (and its neighbours) at least twice.
-    """
-    return range(1, min(total, max(6, (total * 45) // 100 + 2)) + 1)
-
-
 def full_run_requests(folder: Path, manifest: Path, names: list[str]) -> int:
     rig = Rig(folder, manifest, names)
     try:
@@ -175,9 +166,8 @@ def test_sigkill_at_every_request(name, site, tmp_path):
     manifest, urls = site
     total = full_run_requests(tmp_path / "count", manifest, [name])
     assert total >= len(urls) + 1  # a check and at least one call per post
-    # after the answer: every request of the run; before it: the check and first posts
-    plan = [(at, "after") for at in range(1, total + 1)]
-    plan += [(at, "before") for at in crash_points(total)]
+    # before the request reaches the service and after it answered, at every request
+    plan = [(at, phase) for at in range(1, total + 1) for phase in ("before", "after")]
     kills = 0
     for at, phase in plan:
         rig = Rig(tmp_path / f"{at}-{phase}", manifest, [name])
@@ -259,12 +249,7 @@ def test_fault_at_every_request(name, fault, site, tmp_path):
     manifest, urls = site
     total = full_run_requests(tmp_path / "count", manifest, [name])
     failed_runs = 0
-    points = crash_points(total)
-    if fault == "timeout":  # each costs a client timeout: every third point
-        points = points[::3]
-    elif fault == "429":  # each costs the one-second wait the service asks for
-        points = points[::2]
-    for at in points:
+    for at in range(1, total + 1):
         rig = Rig(tmp_path / f"{fault}-{at}", manifest, [name])
         hook = FaultAt(rig, at, FAULTS[fault])
         for standin in rig.standins.values():
