@@ -118,11 +118,23 @@ def convert_markdown(text: str, md_settings: dict, formatted_fields) -> tuple[st
 
 
 def _convert_job(job):
-    text, md_settings, formatted_fields = job
+    """Worker: read and convert one file; None if it changed since it was hashed or
+    fails (the reader then converts it again in Pelican's loop, which reports it)."""
+    path, key, config_key, md_settings, formatted_fields = job
     try:
+        with pelican_open(path) as text:
+            pass
+        if _text_key(config_key, text) != key:
+            return None
         return convert_markdown(text, md_settings, formatted_fields)
-    except Exception:  # the reader converts it again in Pelican's loop, which reports it
+    except Exception:
         return None
+
+
+def _text_key(config_key: str, text: str) -> str:
+    digest = hashlib.sha256(config_key.encode())
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def _stable(value):
@@ -160,9 +172,7 @@ class MarkdownCache:
         self.config_key = hashlib.sha256(json.dumps(config).encode()).hexdigest()
 
     def key(self, text: str) -> str:
-        digest = hashlib.sha256(self.config_key.encode())
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+        return _text_key(self.config_key, text)
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -260,12 +270,12 @@ class FastMarkdownReader(MarkdownReader):
             if hit is not None:
                 self._store[path] = (stat, *hit)
             else:
-                todo.append((path, stat, key, text))
+                todo.append((path, stat, key))  # the worker reads the text again
         if not todo:
             return
         md_settings = self.settings["MARKDOWN"]
         formatted = list(self.settings["FORMATTED_FIELDS"])
-        jobs = [(text, md_settings, formatted) for _, _, _, text in todo]
+        jobs = [(path, key, cache.config_key, md_settings, formatted) for path, _, key in todo]
         workers = min(self._conf["FASTBUILD_WORKERS"], len(todo))
         parallel = self._conf["FASTBUILD_PARALLEL_MARKDOWN"] and len(todo) >= _MIN_PARALLEL
         if parallel and workers > 1:
@@ -276,7 +286,7 @@ class FastMarkdownReader(MarkdownReader):
             self._collect(todo, map(_convert_job, jobs), cache)
 
     def _collect(self, todo, results, cache) -> None:
-        for (path, stat, key, _), result in zip(todo, results, strict=True):
+        for (path, stat, key), result in zip(todo, results, strict=True):
             if result is None:
                 continue
             html, fields = result
