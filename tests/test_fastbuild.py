@@ -98,6 +98,7 @@ def corpus_off(tmp_path_factory, corpus, data_dir) -> Path:
     return build_site(where, content=corpus, DATA_PATH=str(data_dir), **ALL_OFF)
 
 
+@pytest.mark.slow  # builds of a 300-post corpus
 def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_off):
     off = corpus_off
     on = build_site(tmp_path / "on", content=corpus, DATA_PATH=str(data_dir), **ALL_ON)
@@ -114,6 +115,7 @@ def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_of
     assert page.xpath("//blockquote"), "converted Markdown (blockquote) is on the page"
 
 
+@pytest.mark.slow  # builds of a 300-post corpus
 def test_levers_alone_give_the_same_bytes(tmp_path, corpus, data_dir, corpus_off):
     # Parallel Markdown without its cache, and the parallel writer without the
     # incremental skip: the two paths the all-on build does not take by themselves.
@@ -125,6 +127,7 @@ def test_levers_alone_give_the_same_bytes(tmp_path, corpus, data_dir, corpus_off
     assert_same_tree(out, corpus_off)
 
 
+@pytest.mark.slow  # builds of a 300-post corpus
 def test_rebuild_after_edits_equals_clean_build(tmp_path, corpus, data_dir):
     content = tmp_path / "content"
     shutil.copytree(corpus, content)
