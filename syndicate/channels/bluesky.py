@@ -39,6 +39,7 @@ from atproto_client.request import Request
 from syndicate import textfit
 from syndicate.channels.base import Channel, CheckResult, Draft, Remote
 from syndicate.channels.mastodon import earlier_sends, site_file
+from syndicate.channels.social import social_draft
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
 from syndicate.post import Post
 
@@ -219,31 +220,13 @@ class BlueskyChannel(Channel):
         )
 
     def render(self, post: Post) -> Draft:
-        fitted = textfit.fit(
+        return social_draft(
+            self,
+            post,
             textfit.bluesky_counter(MAX_GRAPHEMES, MAX_BYTES),
-            self.options["SYNDICATE_BLUESKY_TEMPLATE"],
-            title=post.title,
-            summary=post.summary_text,
-            url=post.url,
-            tags=post.tags,
-            max_hashtags=int(self.options["SYNDICATE_BLUESKY_HASHTAGS"]),
-            custom=textfit.pick_custom(post.social, self.name),
-        )
-        return Draft(
-            channel=self.name,
-            text=fitted.text,
-            length=fitted.length,
-            limit=fitted.limit,
-            card={
-                "url": post.url,
-                "title": post.title,
-                "description": post.summary_text,
-                "image": post.image,
-            },
-            extra={
-                "facets": textfit.facets(fitted.text),
+            lambda text: {
+                "facets": textfit.facets(text),
                 "langs": self.options["SYNDICATE_BLUESKY_LANGS"],
-                "truncated": fitted.truncated,
             },
         )
 

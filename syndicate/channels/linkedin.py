@@ -25,6 +25,7 @@ import requests
 from syndicate import textfit
 from syndicate.channels.base import Channel, CheckResult, Draft, Remote
 from syndicate.channels.mastodon import earlier_sends
+from syndicate.channels.social import social_draft
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
 from syndicate.post import Post
 
@@ -176,31 +177,13 @@ class LinkedInChannel(Channel):
         return CheckResult(self.name, True, f"{who}, posting as {self.author}")
 
     def render(self, post: Post) -> Draft:
-        fitted = textfit.fit(
-            textfit.Counter(self.name, int(self.options["SYNDICATE_LINKEDIN_MAX_LENGTH"])),
-            self.options["SYNDICATE_LINKEDIN_TEMPLATE"],
-            title=post.title,
-            summary=post.summary_text,
-            url=post.url,
-            tags=post.tags,
-            max_hashtags=int(self.options["SYNDICATE_LINKEDIN_HASHTAGS"]),
-            custom=textfit.pick_custom(post.social, self.name),
-        )
-        return Draft(
-            channel=self.name,
-            text=fitted.text,
-            length=fitted.length,
-            limit=fitted.limit,
-            card={
-                "url": post.url,
-                "title": post.title,
-                "description": post.summary_text,
-                "image": post.image,
-            },
-            extra={
-                "truncated": fitted.truncated,
-                "commentary": escape_little_text(fitted.text),  # what LinkedIn receives
-            },
+        max_length = int(self.options["SYNDICATE_LINKEDIN_MAX_LENGTH"])
+        return social_draft(
+            self,
+            post,
+            textfit.Counter(self.name, max_length),
+            # what LinkedIn receives
+            lambda text: {"commentary": escape_little_text(text)},
         )
 
     def body(self, post: Post, draft: Draft) -> dict[str, Any]:

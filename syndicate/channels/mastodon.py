@@ -29,6 +29,7 @@ from mastodon import (
 
 from syndicate import textfit
 from syndicate.channels.base import Channel, CheckResult, Draft, Remote
+from syndicate.channels.social import social_draft
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
 from syndicate.post import Post
 
@@ -176,32 +177,14 @@ class MastodonChannel(Channel):
         return textfit.mastodon_counter(self.max_characters, self.url_length)
 
     def render(self, post: Post) -> Draft:
-        fitted = textfit.fit(
+        return social_draft(
+            self,
+            post,
             self.counter(),
-            self.options["SYNDICATE_MASTODON_TEMPLATE"],
-            title=post.title,
-            summary=post.summary_text,
-            url=post.url,
-            tags=post.tags,
-            max_hashtags=int(self.options["SYNDICATE_MASTODON_HASHTAGS"]),
-            custom=textfit.pick_custom(post.social, self.name),
-        )
-        return Draft(
-            channel=self.name,
-            text=fitted.text,
-            length=fitted.length,
-            limit=fitted.limit,
-            card={
-                "url": post.url,
-                "title": post.title,
-                "description": post.summary_text,
-                "image": post.image,
-            },
-            extra={
+            lambda text: {
                 "visibility": self.options["SYNDICATE_MASTODON_VISIBILITY"],
                 "language": self.options["SYNDICATE_MASTODON_LANGUAGE"],
                 "image_alt": post.image_alt,
-                "truncated": fitted.truncated,
             },
         )
 

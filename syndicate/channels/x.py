@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from syndicate import textfit
 from syndicate.channels.base import Channel, CheckResult, Draft, Remote
 from syndicate.channels.mastodon import earlier_sends
+from syndicate.channels.social import social_draft
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
 from syndicate.post import Post
 
@@ -156,28 +157,8 @@ class XChannel(Channel):
         )
 
     def render(self, post: Post) -> Draft:
-        fitted = textfit.fit(
-            textfit.x_counter(int(self.options["SYNDICATE_X_MAX_LENGTH"])),
-            self.options["SYNDICATE_X_TEMPLATE"],
-            title=post.title,
-            summary=post.summary_text,
-            url=post.url,
-            tags=post.tags,
-            max_hashtags=int(self.options["SYNDICATE_X_HASHTAGS"]),
-            custom=textfit.pick_custom(post.social, self.name),
-        )
-        return Draft(
-            channel=self.name,
-            text=fitted.text,
-            length=fitted.length,
-            limit=fitted.limit,
-            card={
-                "url": post.url,
-                "title": post.title,
-                "description": post.summary_text,
-                "image": post.image,
-            },
-            extra={"truncated": fitted.truncated},
+        return social_draft(
+            self, post, textfit.x_counter(int(self.options["SYNDICATE_X_MAX_LENGTH"]))
         )
 
     def prepare(self, post: Post, draft: Draft) -> dict[str, Any]:
