@@ -7,13 +7,11 @@ settings, theme and plugins (tests must not write into it).
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.browser import serve_directory
 from tests.sitebuild import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,23 +24,11 @@ def real_site(tmp_path_factory) -> Path:
     return build_site(tmp_path_factory.mktemp("real-site"))
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture(scope="session")
 def site_server(real_site):
     """Base URL (no trailing slash) of a local server for the real build."""
-    handler = functools.partial(_QuietHandler, directory=str(real_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(real_site) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

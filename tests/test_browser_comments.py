@@ -7,36 +7,20 @@ must stay on 127.0.0.1: Isso's client comes from Isso itself, no third-party scr
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
 import socket
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from sitetools.isso import start_isso, stop_isso
+from tests.browser import CHROMIUM, launch, serve_directory
 from tests.sitebuild import build_site, write_post
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 COMMENT = "Answered in public, and the customer came back. Thank you!"
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
 
 
 def _free_port() -> int:
@@ -54,47 +38,41 @@ def live_site(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-comments")
     out = root / "output"
     out.mkdir()
-    handler = functools.partial(_Quiet, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    site = f"http://127.0.0.1:{server.server_address[1]}"
-    isso_port = _free_port()
-    content = root / "content"
-    write_post(
-        content,
-        "answer.md",
-        """
-        Title: Answer the angry comment first
-        Date: 2010-03-04 10:00
-        Category: Conversation
+    with serve_directory(out) as site:
+        isso_port = _free_port()
+        content = root / "content"
+        write_post(
+            content,
+            "answer.md",
+            """
+            Title: Answer the angry comment first
+            Date: 2010-03-04 10:00
+            Category: Conversation
 
-        A complaint answered in public wins loyalty.
-        """,
-    )
-    data = root / "data"
-    (data / "comments").mkdir(parents=True)
-    build_site(
-        root,
-        content=content,
-        DATA_PATH=str(data),
-        SITEURL=site,
-        COMMENTS_ISSO_URL=f"http://127.0.0.1:{isso_port}/",
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    isso = start_isso("127.0.0.1", isso_port, db_path=root / "isso.db", site_origins=[site])
-    try:
-        yield site, isso, playwright
-    finally:
-        stop_isso(isso)
-        server.shutdown()
-        server.server_close()
+            A complaint answered in public wins loyalty.
+            """,
+        )
+        data = root / "data"
+        (data / "comments").mkdir(parents=True)
+        build_site(
+            root,
+            content=content,
+            DATA_PATH=str(data),
+            SITEURL=site,
+            COMMENTS_ISSO_URL=f"http://127.0.0.1:{isso_port}/",
+        )
+        isso = start_isso("127.0.0.1", isso_port, db_path=root / "isso.db", site_origins=[site])
+        try:
+            yield site, isso, playwright
+        finally:
+            stop_isso(isso)
 
 
 @pytest.fixture
 def page(live_site):
     site, isso, playwright = live_site
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             context = browser.new_context()
             page = context.new_page()

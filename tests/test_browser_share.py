@@ -4,34 +4,19 @@ copy-link with and without JavaScript, and the Mastodon share page's GET form.""
 from __future__ import annotations
 
 import functools
-import http.server
-import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.browser import CHROMIUM, launch, serve_directory
 from tests.engagement_site import HOSTILE_TITLE, article_file, build
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # networks whose link carries the title (Facebook and LinkedIn take only the URL)
 TITLED = {"x", "bluesky", "mastodon", "reddit", "hackernews", "threads", "whatsapp"}
 TITLED |= {"telegram", "email"}
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +25,10 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser-share")
     output = tmp / "output"
     output.mkdir()
-    handler = functools.partial(_Quiet, directory=str(output))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve_directory(output) as base:
         build(tmp, SITEURL=base)
         page = article_file(output, "say-hi")
         yield base, f"{base}/{page.relative_to(output).as_posix()}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +37,7 @@ def browser():
         pytest.skip("Chromium is not installed (make test installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             yield browser
         finally:

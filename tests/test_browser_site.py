@@ -12,19 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 from pelican.settings import get_settings_from_file
 
+from tests.browser import CHROMIUM, launch
 from tests.sitebuild import ROOT
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 PAGES = {
     "home": "index.html",
@@ -45,7 +37,7 @@ def browser():
         pytest.skip("Chromium is not installed (make test installs it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             yield browser
         finally:

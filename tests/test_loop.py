@@ -8,18 +8,16 @@ Bluesky" links, in headless Chromium; `invoke report` then lists the post's numb
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from syndicate.ledger import Ledger
+from tests.browser import CHROMIUM, launch, serve_directory
 from tests.sitebuild import ROOT, build_site, write_post
 from tests.standins.bluesky import BlueskyStandIn
 from tests.standins.mailchimp import MailchimpStandIn
@@ -32,15 +30,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (specs_dir() / "mailchimp").is_dir(), reason="../shared/specs absent"),
 ]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SITEURL = "https://blog.example"
 POST = """
     Title: Answer the angry comment first
@@ -51,11 +40,6 @@ POST = """
 
     Answer every comment, the negative ones first.
     """
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
 
 
 def build(tmp: Path) -> Path:
@@ -152,13 +136,9 @@ def test_publish_reply_fetch_rebuild_see_and_report(tmp_path):
     relative = page_path.relative_to(out).as_posix()
 
     # 5. the reader sees them in Chromium, threaded, with the links to reply
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serve_directory(out) as base:
         with playwright.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch(pw)
             page = browser.new_page()
             page.route(
                 "**/*",
@@ -168,7 +148,7 @@ def test_publish_reply_fetch_rebuild_see_and_report(tmp_path):
                     else route.abort()
                 ),
             )
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{relative}")
+            page.goto(f"{base}/{relative}")
             section = page.locator("section.replies")
             section.wait_for()
             assert "4 replies" in section.locator("h2").inner_text()
@@ -193,9 +173,6 @@ def test_publish_reply_fetch_rebuild_see_and_report(tmp_path):
             assert "Same here" in cat_item.locator("ol.replies-list > li.reply").inner_text()
             assert "only for the writer" not in section.inner_text()
             browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
     # 7. the report lists the post's numbers
     data = json.loads((tmp_path / "reports" / "engagement.json").read_text(encoding="utf-8"))

@@ -7,17 +7,9 @@ import json
 import pytest
 from lxml import etree
 
+from tests.browser import launch
 from tests.syndicate_fixtures import clean_env, run_cli, write_settings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SAMPLE_SITEURL = "http://localhost:8000"  # pelicanconf.py's, which the sample build uses
 
 
@@ -79,7 +71,7 @@ def test_outbox_in_headless_chromium(outbox):
     folder, _, result = outbox
     assert result.returncode == 0
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page()
             errors = []
