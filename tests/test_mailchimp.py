@@ -182,7 +182,7 @@ def test_send_that_timed_out_but_happened_is_found(mc):
 
 
 def test_wrong_api_key_is_an_auth_error_with_a_hint_and_no_secret(mc):
-    env = {**mc.env(), "MAILCHIMP_API_KEY": "ffffffffffffffffffffffffffffffff-us21"}
+    env = {**mc.env(), "MAILCHIMP_API_KEY": "f" * 32 + "-us21"}
     ch = MailchimpChannel(SETTINGS, env)
     with pytest.raises(AuthError) as info:
         ch.check()

