@@ -389,10 +389,10 @@ class Fingerprints:
     """Digests of template inputs, memoised for one write phase.
 
     A post listed on a page (not the page's own post) is digested by what a listing
-    can show: its URL, metadata, and those scalar attributes whose names the page's
-    templates read (`x.reading_time`). Subscripts with computed keys (`x[name]`) are
-    not followed: a theme that reads post attributes that way needs
-    FASTBUILD_INCREMENTAL = False.
+    can show: its URL, metadata, and those attributes whose names the page's templates
+    read (`x.reading_time`, `x.comments`), except attributes that hold other posts.
+    Subscripts with computed keys (`x[name]`) are not followed: a theme that reads post
+    attributes that way needs FASTBUILD_INCREMENTAL = False.
     """
 
     def __init__(self):
@@ -444,8 +444,12 @@ class Fingerprints:
                 h.update(name.encode())
                 h.update(self.value(getattr(obj, name), False, attrs).encode())
         else:
+            # A listed post: what the templates read of it, except other posts it
+            # points to (a listing of listings would need FASTBUILD_INCREMENTAL off).
             for name, value in sorted(vars(obj).items()):
-                if isinstance(value, _LISTED) and name in attrs and name not in _SKIP_ATTRS:
+                if name not in attrs or name in _SKIP_ATTRS or name == "metadata":
+                    continue
+                if isinstance(value, _LISTED) or not _holds_content(value):
                     h.update(name.encode())
                     h.update(self.value(value, False, attrs).encode())
         digest = h.hexdigest()
