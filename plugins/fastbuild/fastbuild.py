@@ -428,6 +428,18 @@ class Fingerprints:
             hit = self._memo[(id(obj), "own")] = (obj, (h.hexdigest(), refs))
         return hit[1]
 
+    def _content_attrs(self, obj: Content) -> list[tuple[str, str]]:
+        """(name, digest) of each attribute a listing may show; none holds a post."""
+        hit = self._memo.get((id(obj), "attrs"))
+        if hit is None:
+            pairs = [
+                (name, self.value(value, False, _NO_ATTRS))
+                for name, value in sorted(vars(obj).items())
+                if name not in _SKIP_ATTRS and name != "metadata" and not _holds_content(value)
+            ]
+            hit = self._memo[(id(obj), "attrs")] = (obj, pairs)
+        return hit[1]
+
     def content(self, obj: Content, full: bool, attrs: frozenset) -> str:
         key = (id(obj), full, id(attrs))
         hit = self._memo.get(key)
@@ -446,12 +458,10 @@ class Fingerprints:
         else:
             # A listed post: what the templates read of it, except other posts it
             # points to (a listing of listings would need FASTBUILD_INCREMENTAL off).
-            for name, value in sorted(vars(obj).items()):
-                if name not in attrs or name in _SKIP_ATTRS or name == "metadata":
-                    continue
-                if isinstance(value, _LISTED) or not _holds_content(value):
+            for name, digest in self._content_attrs(obj):
+                if name in attrs:
                     h.update(name.encode())
-                    h.update(self.value(value, False, attrs).encode())
+                    h.update(digest.encode())
         digest = h.hexdigest()
         self._memo[key] = (obj, digest)
         return digest
