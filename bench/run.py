@@ -576,7 +576,8 @@ def main(argv=None) -> int:
         chart(data["results"], args.out.with_suffix(".png"))
         args.out.write_text(render(data))
         return 0
-    data["results"].update(run_all(sizes, args.repeat, skip, log))
+    for n, scenarios in run_all(sizes, args.repeat, skip, log).items():
+        data["results"].setdefault(n, {}).update(scenarios)  # skipped ones stay
     if args.profile_size:
         print(f"profiling (b) at N={args.profile_size}", flush=True)
         data["profile"] = profile(args.profile_size, log)
