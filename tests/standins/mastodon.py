@@ -40,7 +40,7 @@ import regex
 from openapi_core import Config, OpenAPI
 
 from .base import Invalid, Request, Response, StandIn
-from .openapi import specs_dir, validate
+from .openapi import require_spec, validate
 
 SPEC = "mastodon/schema.json"
 SPEC_SERVER = "http://127.0.0.1"
@@ -69,7 +69,7 @@ def _binary_as_any(node: Any) -> Any:
 @functools.cache
 def mastodon_spec() -> OpenAPI:
     """The Mastodon spec, loaded once, with file parts typed the OpenAPI 3.1 way."""
-    spec = json.loads((specs_dir() / SPEC).read_text(encoding="utf-8"))
+    spec = json.loads(require_spec(SPEC).read_text(encoding="utf-8"))
     spec["servers"] = [{"url": SPEC_SERVER}]
     spec = _binary_as_any(spec)
     # Text with media is both a TextStatus and a MediaStatus: Mastodon takes either, so the
