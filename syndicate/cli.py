@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from syndicate import config as config_mod
+from syndicate.console import add_settings_option, consoles, print_error
 from syndicate.errors import ConfigError, SyndicateError
 from syndicate.ledger import Ledger, now_iso
 from syndicate.runner import FAILED, NOT_STARTED, OK, Outcome, Report, Runner, skip_reason
@@ -42,27 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resend", action="store_true", help="with --post and --channel: send again, on purpose"
     )
-    p.add_argument(
-        "--settings",
-        metavar="FILE",
-        default="publishconf.py",
-        help="Pelican settings file (default: publishconf.py)",
-    )
+    add_settings_option(p)
     return p
-
-
-def _consoles() -> tuple[Console, Console]:
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
-    for console in (out, err):
-        if not console.is_terminal:  # CI logs and pipes: wide enough for URLs
-            console.width = max(console.width, 200)
-    return out, err
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    out, err = _consoles()
+    out, err = consoles()
     if args.resend and not (args.post and args.channel):
         err.print("--resend needs both --post SLUG and --channel NAME")
         return NOT_STARTED
@@ -81,8 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return resend(config, args, out, err)
         return run(config, args, out, err)
     except SyndicateError as e:
-        text = str(e)
-        err.print(f"error: {config.redact(text) if config else text}", markup=False)
+        print_error(err, e, config)
         return NOT_STARTED
 
 

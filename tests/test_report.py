@@ -290,7 +290,7 @@ def test_invoke_report_exit_code_and_table(tmp_path, site, services, isso, monke
     config, _ = setup(tmp_path, site, services, isso, REPORT_ISSO_URL="")
     monkeypatch.setattr(cli.config_mod, "load", lambda path: config)
     console = Console(record=True, width=200)
-    monkeypatch.setattr(cli, "Console", lambda **kw: console)
+    monkeypatch.setattr(cli, "consoles", lambda: (console, console))
     assert cli.main(["--settings", "whatever.py"]) == OK
     text = console.export_text()
     assert "Engagement per post" in text and "Segment the list" in text

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from syndicate import channels as channels_mod
@@ -24,11 +23,12 @@ from syndicate import config as config_mod
 from syndicate.backfeed.backfeed import get_settings
 from syndicate.backfeed.merge import merge
 from syndicate.backfeed.sources import BlueskyReplies, MastodonReplies
+from syndicate.console import add_settings_option, consoles, print_error
 from syndicate.errors import AuthError, ConfigError, RateLimited, SyndicateError
 from syndicate.ledger import atomic_write, now_iso
+from syndicate.runner import FAILED, NOT_STARTED, OK
 
 READERS = {"mastodon": MastodonReplies, "bluesky": BlueskyReplies}
-OK, FAILED, NOT_STARTED = 0, 1, 2
 
 
 @dataclass
@@ -45,12 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fetch the public replies to each syndicated post into DATA_PATH/replies/.",
     )
     p.add_argument("--post", metavar="SLUG", default="", help="only this post")
-    p.add_argument(
-        "--settings",
-        metavar="FILE",
-        default="publishconf.py",
-        help="Pelican settings file (default: publishconf.py)",
-    )
+    add_settings_option(p)
     return p
 
 
@@ -201,18 +196,13 @@ def summary(results: list[PostResult], networks: list[str]) -> Table:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
-    for console in (out, err):
-        if not console.is_terminal:
-            console.width = max(console.width, 160)
+    out, err = consoles()
     config = None
     try:
         config = config_mod.load(args.settings)
         status, results = run(config, only=args.post, say=lambda t: err.print(t, markup=False))
     except (SyndicateError, ValueError) as e:
-        text = str(e)
-        err.print(f"error: {config.redact(text) if config else text}", markup=False)
+        print_error(err, e, config)
         return NOT_STARTED
     if not results:
         out.print("No syndicated post to fetch replies for.")

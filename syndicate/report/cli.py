@@ -13,28 +13,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from syndicate import config as config_mod
+from syndicate.console import add_settings_option, consoles, print_error
 from syndicate.errors import SyndicateError
 from syndicate.ledger import atomic_write
 from syndicate.report.gather import gather, get_settings, report_path
 from syndicate.report.render import render_page, write_charts
-
-OK, FAILED, NOT_STARTED = 0, 1, 2
+from syndicate.runner import FAILED, NOT_STARTED, OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="report", description="Per post: email, Mastodon, Bluesky and comment numbers."
     )
-    p.add_argument(
-        "--settings",
-        metavar="FILE",
-        default="publishconf.py",
-        help="Pelican settings file (default: publishconf.py)",
-    )
+    add_settings_option(p)
     return p
 
 
@@ -115,18 +109,13 @@ def summary(report: dict[str, Any]) -> Table:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
-    for console in (out, err):
-        if not console.is_terminal:
-            console.width = max(console.width, 160)
+    out, err = consoles()
     config = None
     try:
         config = config_mod.load(args.settings)
         report, folder = build_report(config, say=lambda t: err.print(t, markup=False))
     except (SyndicateError, ValueError) as e:
-        text = str(e)
-        err.print(f"error: {config.redact(text) if config else text}", markup=False)
+        print_error(err, e, config)
         return NOT_STARTED
     out.print(summary(report))
     top = report["tags"] and next(iter(report["tags"].items()))
