@@ -38,8 +38,7 @@ from atproto_client.request import Request
 
 from syndicate import textfit
 from syndicate.channels.base import Channel, CheckResult, Draft, Remote
-from syndicate.channels.mastodon import earlier_sends, site_file
-from syndicate.channels.social import social_draft
+from syndicate.channels.social import earlier_sends, site_file, social_draft
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
 from syndicate.post import Post
 

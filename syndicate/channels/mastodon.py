@@ -13,9 +13,7 @@ import logging
 import mimetypes
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from mastodon import (
     Mastodon,
@@ -29,7 +27,7 @@ from mastodon import (
 
 from syndicate import textfit
 from syndicate.channels.base import Channel, CheckResult, Draft, Remote
-from syndicate.channels.social import social_draft
+from syndicate.channels.social import earlier_sends, site_file, social_draft
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
 from syndicate.post import Post
 
@@ -71,25 +69,6 @@ def idempotency_key(post_id: str, channel: str = "mastodon", generation: int = 0
     """Derived from the post ID and channel; a deliberate re-send (generation n) gets its own."""
     seed = f"{post_id}\n{channel}" + (f"\n{generation}" if generation else "")
     return hashlib.sha256(seed.encode()).hexdigest()[:40]
-
-
-def earlier_sends(item: Mapping[str, Any]) -> set[str]:
-    """Remote ids of sends a deliberate re-send replaces: find_existing must not match them."""
-    return {str(h.get("remote_id")) for h in item.get("history") or [] if h.get("remote_id")}
-
-
-def site_file(settings: Mapping[str, Any], url: str) -> Path | None:
-    """The file in the build output behind `url`, if the URL is on SITEURL."""
-    site = (settings.get("SITEURL") or "").rstrip("/")
-    output = settings.get("OUTPUT_PATH") or "output"
-    if not url or not site or not url.startswith(site + "/"):
-        return None
-    relative = unquote(urlsplit(url[len(site) + 1 :]).path)
-    root = Path(output).resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path
 
 
 class MastodonChannel(Channel):

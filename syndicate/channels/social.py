@@ -1,9 +1,11 @@
-"""What the social channels share: one post's text fitted to the network, as a Draft."""
+"""What the social channels share: the fitted Draft, the post's image file, re-send history."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from syndicate import textfit
 from syndicate.channels.base import Channel, Draft
@@ -46,3 +48,22 @@ def social_draft(
         },
         extra={"truncated": fitted.truncated, **(extra(fitted.text) if extra else {})},
     )
+
+
+def earlier_sends(item: Mapping[str, Any]) -> set[str]:
+    """Remote ids of sends a deliberate re-send replaces: find_existing must not match them."""
+    return {str(h.get("remote_id")) for h in item.get("history") or [] if h.get("remote_id")}
+
+
+def site_file(settings: Mapping[str, Any], url: str) -> Path | None:
+    """The file in the build output behind `url`, if the URL is on SITEURL."""
+    site = (settings.get("SITEURL") or "").rstrip("/")
+    output = settings.get("OUTPUT_PATH") or "output"
+    if not url or not site or not url.startswith(site + "/"):
+        return None
+    relative = unquote(urlsplit(url[len(site) + 1 :]).path)
+    root = Path(output).resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path

@@ -22,8 +22,7 @@ from requests.adapters import HTTPAdapter
 
 from syndicate import textfit
 from syndicate.channels.base import Channel, CheckResult, Draft, Remote
-from syndicate.channels.mastodon import earlier_sends
-from syndicate.channels.social import social_draft
+from syndicate.channels.social import earlier_sends, social_draft
 from syndicate.errors import AuthError, PermanentError, RateLimited, TransientError
 from syndicate.post import Post
 
