@@ -87,10 +87,8 @@ def test_one_clear_line_and_the_site_still_builds(tmp_path, case):
     assert titles == ["A perfectly good post"]
 
 
-@pytest.mark.parametrize("case", ["no-title", "bad-utf8", "empty"])
-def test_check_fails_and_names_the_file(tmp_path, case):
-    raw, problem = CASES[case]
-    content = _content_with(tmp_path, case, raw)
+def _check(tmp_path, content) -> tuple[int, str]:
+    """`invoke check`'s function on `content`, leaving the repository's data alone."""
     out = io.StringIO()
     code = run_check(
         str(ROOT / "pelicanconf.py"),
@@ -101,7 +99,15 @@ def test_check_fails_and_names_the_file(tmp_path, case):
         DATA_PATH=str(tmp_path / "data"),
         SUBSCRIBE_MAILCHIMP_ACTION="https://example.us1.list-manage.com/subscribe/post?u=a&id=b",
     )
-    report = out.getvalue()
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("case", ["no-title", "bad-utf8", "empty"])
+def test_check_fails_and_names_the_file(tmp_path, case):
+    raw, problem = CASES[case]
+    content = _content_with(tmp_path, case, raw)
+    code, out = _check(tmp_path, content)
+    report = out
     assert code == 1
     assert f"posts/{case}.md: {problem}" in report
     assert "check: 1 problem" in report
@@ -110,17 +116,8 @@ def test_check_fails_and_names_the_file(tmp_path, case):
 def test_check_passes_on_good_content(tmp_path):
     content = tmp_path / "content"
     write_post(content, "good.md", GOOD)
-    out = io.StringIO()
-    code = run_check(
-        str(ROOT / "pelicanconf.py"),
-        out=out,
-        PATH=str(content),
-        POST_IDS_REGISTRY=str(tmp_path / "ids.json"),
-        MANIFEST_PATH=str(tmp_path / "manifest.json"),
-        DATA_PATH=str(tmp_path / "data"),
-        SUBSCRIBE_MAILCHIMP_ACTION="https://example.us1.list-manage.com/subscribe/post?u=a&id=b",
-    )
-    assert out.getvalue().strip().splitlines()[-1] == "check: no problems", out.getvalue()
+    code, out = _check(tmp_path, content)
+    assert out.strip().splitlines()[-1] == "check: no problems", out
     assert code == 0
 
 
