@@ -48,6 +48,8 @@ from pelican.urlwrappers import URLWrapper
 from pelican.utils import get_relative_path, path_to_url, pelican_open, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
+from . import speedups
+
 log = logging.getLogger(__name__)
 
 VERSION = "1"  # bump when a change here changes what is cached or written
@@ -61,6 +63,7 @@ DEFAULTS = {
     "FASTBUILD_SKIP_UNCHANGED": True,  # do not rewrite files with identical bytes
     "FASTBUILD_JINJA_AUTO_RELOAD": False,  # Jinja's stat() of templates on every use
     "FASTBUILD_TEMPLATE_CACHE": True,  # keep compiled templates across builds
+    "FASTBUILD_MEMOISE": True,  # remember pure Pelican helpers' results (speedups.py)
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()
     "FASTBUILD_CACHE_PATH": "",  # "" = CACHE_PATH/fastbuild
 }
@@ -242,6 +245,8 @@ class FastMarkdownReader(MarkdownReader):
         for name, kind, value in fields:
             if kind == "html":
                 out[name] = self.process_metadata(name, value)
+            elif name == "date" and len(value) == 1 and speedups.parse_date(value[0]):
+                out[name] = speedups.parse_date(value[0])
             elif not DUPLICATES_DEFINITIONS_ALLOWED.get(name, True):
                 if len(value) > 1:
                     log.warning(
@@ -297,6 +302,10 @@ class FastMarkdownReader(MarkdownReader):
 def _stat_key(path):
     st = os.stat(path)
     return (st.st_size, st.st_mtime_ns)
+
+
+def on_initialized(pelican_obj) -> None:
+    speedups.activate(get_settings(pelican_obj.settings)["FASTBUILD_MEMOISE"])
 
 
 def on_readers_init(readers) -> None:
@@ -368,7 +377,6 @@ _LISTED = (*_SCALARS, dt.date, URLWrapper)
 # by what a listing shows: metadata, URL and the plugins' scalar attributes.
 _FULL_NAMES = frozenset({"article", "page", "articles_page", "dates_page"})
 _SKIP_ATTRS = frozenset({"_context", "settings", "_content", "_summary"})
-_NO_ATTRS: frozenset = frozenset()
 
 
 def _holds_content(value) -> bool:
@@ -388,115 +396,114 @@ class _Unstable(Exception):
 class Fingerprints:
     """Digests of template inputs, memoised for one write phase.
 
-    A post listed on a page (not the page's own post) is digested by what a listing
-    can show: its URL, metadata, and those attributes whose names the page's templates
-    read (`x.reading_time`, `x.comments`), except attributes that hold other posts.
-    Subscripts with computed keys (`x[name]`) are not followed: a theme that reads post
-    attributes that way needs FASTBUILD_INCREMENTAL = False.
+    A post listed on a page (not the page's own post) is digested by its URL, its
+    metadata, its body when a listing can show it (no explicit Summary), and those
+    attributes whose names some template of the theme reads (`x.reading_time`,
+    `x.comments`), except attributes that hold other posts. The page's own post is
+    digested with every attribute, and with the listed digests of the posts it points
+    to (neighbours, related posts). Subscripts with computed keys (`x[name]`) are not
+    followed: a theme that reads post attributes that way needs
+    FASTBUILD_INCREMENTAL = False.
     """
 
     def __init__(self):
         self._memo = {}  # (id, ...) -> (object kept alive, digest)
         self._base = {}  # id(content) -> (object, digest of URL, metadata, body)
         self._templates = {}
+        self.listed_attrs: frozenset = frozenset()  # see theme_attributes
 
     def _content_base(self, obj: Content) -> tuple[str, str]:
         hit = self._base.get(id(obj))
         if hit is None:
             h = hashlib.sha1(type(obj).__name__.encode())  # noqa: S324 (not security)
             h.update(repr((obj.source_path, obj.url, obj.save_as)).encode())
-            h.update(self.value(getattr(obj, "metadata", {}), False, _NO_ATTRS).encode())
+            h.update(self._plain(getattr(obj, "metadata", {}), False).encode())
             listed = h.hexdigest()
             h.update(hashlib.sha1((obj._content or "").encode()).digest())  # noqa: S324
             hit = self._base[id(obj)] = (obj, listed, h.hexdigest())
         return hit[1], hit[2]
 
-    def _content_own(self, obj: Content) -> tuple[str, list[str]]:
-        """Digest of every attribute that holds no other post, and the names that do."""
+    def _content_own(self, obj: Content) -> tuple[str, str, list[str]]:
+        """Digests of every attribute that holds no other post and of those a listing
+        may show, and the names of the attributes that hold posts."""
         hit = self._memo.get((id(obj), "own"))
         if hit is None:
-            h = hashlib.sha1()  # noqa: S324
-            refs = []
-            for name, value in sorted(vars(obj).items()):
+            plain, refs = {}, []
+            for name, value in vars(obj).items():
                 if name in _SKIP_ATTRS or name == "metadata":
                     continue
                 if _holds_content(value):
                     refs.append(name)
-                    continue
-                h.update(name.encode())
-                h.update(self.value(value, False, _NO_ATTRS).encode())
-            hit = self._memo[(id(obj), "own")] = (obj, (h.hexdigest(), refs))
+                else:
+                    plain[name] = value
+            shown = {name: plain[name] for name in self.listed_attrs.intersection(plain)}
+            digests = (self._plain(plain, False), self._plain(shown, False), sorted(refs))
+            hit = self._memo[(id(obj), "own")] = (obj, digests)
         return hit[1]
 
-    def _content_attrs(self, obj: Content) -> list[tuple[str, str]]:
-        """(name, digest) of each attribute a listing may show; none holds a post."""
-        hit = self._memo.get((id(obj), "attrs"))
-        if hit is None:
-            pairs = [
-                (name, self.value(value, False, _NO_ATTRS))
-                for name, value in sorted(vars(obj).items())
-                if name not in _SKIP_ATTRS and name != "metadata" and not _holds_content(value)
-            ]
-            hit = self._memo[(id(obj), "attrs")] = (obj, pairs)
-        return hit[1]
-
-    def content(self, obj: Content, full: bool, attrs: frozenset) -> str:
-        key = (id(obj), full, id(attrs))
+    def content(self, obj: Content, full: bool) -> str:
+        key = (id(obj), full)
         hit = self._memo.get(key)
         if hit is not None:
             return hit[1]
         listed_base, full_base = self._content_base(obj)
         explicit_summary = "summary" in getattr(obj, "metadata", {})
         base = full_base if full or not explicit_summary else listed_base
+        own, shown, refs = self._content_own(obj)
         h = hashlib.sha1(base.encode())  # noqa: S324
         if full:
-            own, refs = self._content_own(obj)
             h.update(own.encode())
             for name in refs:  # other posts it points to (neighbours, related posts)
                 h.update(name.encode())
-                h.update(self.value(getattr(obj, name), False, attrs).encode())
+                h.update(self.value(getattr(obj, name), False).encode())
         else:
-            # A listed post: what the templates read of it, except other posts it
-            # points to (a listing of listings would need FASTBUILD_INCREMENTAL off).
-            for name, digest in self._content_attrs(obj):
-                if name in attrs:
-                    h.update(name.encode())
-                    h.update(digest.encode())
+            h.update(shown.encode())
         digest = h.hexdigest()
         self._memo[key] = (obj, digest)
         return digest
 
-    def value(self, v, full: bool, attrs: frozenset, depth: int = 0) -> str:
+    def _plain(self, v, full: bool, depth: int = 0) -> str:
+        """Digest of a list, tuple or dict (not memoised)."""
+        d = depth + 1
+        try:
+            # The C encoder walks plain data fast; anything else it meets (posts,
+            # dates, tags, sets) is digested by `value` through `default`.
+            text = json.dumps(v, sort_keys=True, default=lambda x: self.value(x, full, d))
+        except (TypeError, ValueError, RecursionError):
+            # mixed or non-string keys, or too deep for the encoder
+            if isinstance(v, dict):
+                parts = sorted(
+                    f"{self.value(k, full, d)}={self.value(x, full, d)}" for k, x in v.items()
+                )
+            else:
+                parts = [self.value(x, full, d) for x in v]
+            text = "\x1f".join(parts)
+        return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()  # noqa: S324
+
+    def value(self, v, full: bool, depth: int = 0) -> str:
         if isinstance(v, _SCALARS):
             return repr(v)
         if depth > 8:
             raise _Unstable("too deep")
         if isinstance(v, Content):
-            return "C" + self.content(v, full, attrs)
+            return "C" + self.content(v, full)
         if isinstance(v, URLWrapper):
             return f"U{type(v).__name__}:{v.name!r}:{v.slug!r}"
         if isinstance(v, dt.datetime | dt.date):
             return f"D{v.isoformat()}{getattr(v, 'tzinfo', None)}"
         if isinstance(v, list | tuple | dict | set | frozenset):
-            key = (id(v), full, id(attrs))
+            key = (id(v), full)
             hit = self._memo.get(key)
-            if hit is not None:
-                return hit[1]
-            d = depth + 1
-            if isinstance(v, dict):
-                parts = sorted(
-                    f"{self.value(k, full, attrs, d)}={self.value(x, full, attrs, d)}"
-                    for k, x in v.items()
-                )
-            elif isinstance(v, set | frozenset):
-                parts = sorted(self.value(x, full, attrs, d) for x in v)
-            else:
-                parts = [self.value(x, full, attrs, d) for x in v]
-            digest = hashlib.sha1("\x1f".join(parts).encode()).hexdigest()  # noqa: S324
-            self._memo[key] = (v, digest)
-            return f"{type(v).__name__}:{digest}"
+            if hit is None:
+                if isinstance(v, set | frozenset):
+                    parts = sorted(self.value(x, full, depth + 1) for x in v)
+                    digest = hashlib.sha1("\x1f".join(parts).encode()).hexdigest()  # noqa: S324
+                else:
+                    digest = self._plain(v, full, depth)
+                hit = self._memo[key] = (v, f"{type(v).__name__}:{digest}")
+            return hit[1]
         if isinstance(v, Page):
-            objects = self.value(list(v.object_list), full, attrs, depth + 1)
+            objects = self.value(list(v.object_list), full, depth + 1)
             return f"P{v.number}/{v.paginator.num_pages}:{v.save_as}:{objects}"
         if isinstance(v, Paginator):
             return f"G{v.name}:{v.num_pages}:{v.count}:{v.per_page}"
@@ -508,12 +515,12 @@ class Fingerprints:
                 raise _Unstable(text)
             return f"R{type(v).__qualname__}:{text}"
         if hasattr(v, "__dict__"):
-            return f"O{type(v).__qualname__}:" + self.value(vars(v), full, attrs, depth + 1)
+            return f"O{type(v).__qualname__}:" + self.value(vars(v), full, depth + 1)
         raise _Unstable(type(v).__qualname__)
 
     def _parse(self, env, name: str):
-        """(variables, attributes, referenced templates) of one template file; None if
-        it cannot be read or pulls in a template chosen at render time."""
+        """(variables, referenced templates, attribute names) of one template file;
+        None if it cannot be read or pulls in a template chosen at render time."""
         key = ("parse", name)
         if key not in self._templates:
             result = None
@@ -532,21 +539,19 @@ class Fingerprints:
                     ):
                         attrs.add(node.arg.value)
                 if all(r is not None for r in refs):
-                    result = (jinja_meta.find_undeclared_variables(ast), attrs, refs)
+                    result = (jinja_meta.find_undeclared_variables(ast), refs, attrs)
             self._templates[key] = result
         return self._templates[key]
 
-    def template_info(self, template) -> tuple[frozenset | None, frozenset]:
-        """(variables, attribute names) a template and everything it pulls in reads.
-
-        Variables are None when a template is chosen at render time: the page then
-        depends on every variable."""
+    def template_variables(self, template) -> frozenset | None:
+        """Variables a template and everything it pulls in reads; None when a template
+        is chosen at render time (the page then depends on every variable)."""
         name = template.name
         if name in self._templates:
             return self._templates[name]
         env = template.environment
-        seen, names, attrs, todo = set(), set(), set(), [name]
-        dynamic = False
+        seen, names, todo = set(), set(), [name]
+        result = None
         while todo:
             current = todo.pop()
             if current in seen:
@@ -554,14 +559,22 @@ class Fingerprints:
             seen.add(current)
             parsed = self._parse(env, current)
             if parsed is None:
-                dynamic = True
                 break
             names |= parsed[0]
-            attrs |= parsed[1]
-            todo.extend(parsed[2])
-        info = (None if dynamic else frozenset(names), frozenset(attrs))
-        self._templates[name] = info
-        return info
+            todo.extend(parsed[1])
+        else:
+            result = frozenset(names)
+        self._templates[name] = result
+        return result
+
+    def theme_attributes(self, env) -> frozenset:
+        """Every attribute name (and constant subscript) any template reads."""
+        names = set()
+        for name in env.list_templates():
+            parsed = self._parse(env, name)
+            if parsed is not None:
+                names |= parsed[2]
+        return frozenset(names)
 
 
 def _site_fingerprint(settings, context, env) -> str:
@@ -752,7 +765,7 @@ class FastWriter(Writer):
         self._jobs.append(job)
 
     def _fingerprint(self, job: _Job) -> str | None:
-        names, attrs = self._fp.template_info(job.template)
+        names = self._fp.template_variables(job.template)
         if names is None:
             names = set(job.context) | set(job.kwargs)
         h = hashlib.sha1(self._site_fp.encode())  # noqa: S324
@@ -772,7 +785,7 @@ class FastWriter(Writer):
                 else:
                     continue
                 h.update(var.encode())
-                h.update(self._fp.value(value, var in _FULL_NAMES, attrs).encode())
+                h.update(self._fp.value(value, var in _FULL_NAMES).encode())
         except _Unstable as e:
             log.debug("fastbuild: %s always re-rendered (%s)", job.name, e)
             return None
@@ -814,6 +827,7 @@ class FastWriter(Writer):
             shared = self._shared if self._shared is not None else {}
             final_siteurl = shared.get("localsiteurl")
             if self.conf["FASTBUILD_INCREMENTAL"] and self._site_fp is None:
+                self._fp.listed_attrs = self._fp.theme_attributes(jobs[0].template.environment)
                 # once, before forking, so every process shares it
                 self._site_fp = _site_fingerprint(
                     self.settings, shared or jobs[0].context, jobs[0].template.environment
@@ -932,6 +946,7 @@ def on_get_generators(pelican_obj):
 
 
 def register():
+    signals.initialized.connect(on_initialized)
     signals.readers_init.connect(on_readers_init)
     signals.article_generator_init.connect(on_article_generator_init)
     signals.page_generator_init.connect(on_page_generator_init)

@@ -1,0 +1,59 @@
+"""Memoised versions of pure Pelican helpers that a build calls tens of thousands of times.
+
+Each replacement returns exactly what the original returns for the same inputs; it is
+switched on per build (`activate`) so a build with FASTBUILD_ENABLED = False runs
+Pelican's own code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from pelican import contents, readers
+from pelican.utils import SafeDatetime
+
+_original_relative_source_path = contents.Content.get_relative_source_path
+_original_date_processor = readers.METADATA_PROCESSORS["date"]
+_active = False
+_relative: dict[tuple[str, str], str] = {}
+
+# "2012-03-04", "2012-03-04 10:20" or "2012-03-04T10:20:30": no zone, no fraction.
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def _relative_source_path(self, source_path=None):
+    """Content.get_relative_source_path, remembered per (PATH, source path)."""
+    if not _active:
+        return _original_relative_source_path(self, source_path)
+    path = source_path or self.source_path
+    if path is None:
+        return None
+    key = (self.settings["PATH"], path)
+    hit = _relative.get(key)
+    if hit is None:
+        hit = _relative[key] = _original_relative_source_path(self, path)
+    return hit
+
+
+def activate(on: bool) -> None:
+    """Use the memoised helpers in this build (on) or Pelican's own (off)."""
+    global _active
+    _active = on
+    _relative.clear()
+    contents.Content.get_relative_source_path = _relative_source_path
+
+
+def parse_date(text: str) -> dt.datetime | None:
+    """What Pelican's `date` metadata processor returns for a plain ISO date such as
+    "2012-03-04 10:20", without dateutil; None for anything else (or when inactive,
+    or when a plugin replaced the processor): the caller then runs the processor."""
+    if not _active or readers.METADATA_PROCESSORS.get("date") is not _original_date_processor:
+        return None
+    text = text.replace("_", " ")
+    if not _PLAIN_DATE.fullmatch(text):
+        return None
+    try:
+        return SafeDatetime.fromisoformat(text)
+    except ValueError:
+        return None
