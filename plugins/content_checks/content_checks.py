@@ -17,6 +17,7 @@ file is skipped quietly: the rest of the site builds as usual.
 
 from __future__ import annotations
 
+import datetime
 import glob
 import logging
 import os
@@ -97,6 +98,20 @@ def problem_in_bytes(raw: bytes) -> str | None:
     return None
 
 
+def _parsable_date(text: str) -> bool:
+    """Whether Pelican can read `text` as a date (ISO 8601 is checked without dateutil)."""
+    try:
+        datetime.datetime.fromisoformat(text.replace("_", " "))
+        return True
+    except ValueError:
+        pass
+    try:
+        get_date(text.replace("_", " "))
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 def problem_before_reading(path: str, raw: bytes, settings) -> str | None:
     """What is wrong with the raw file, found without the reader; None if nothing."""
     problem = problem_in_bytes(raw)
@@ -106,9 +121,7 @@ def problem_before_reading(path: str, raw: bytes, settings) -> str | None:
     if path.rsplit(".", 1)[-1].lower() in _MARKDOWN_EXTENSIONS:
         date = markdown_header(text).get("date")
         if date is not None:
-            try:
-                get_date(date)
-            except ValueError:
+            if not _parsable_date(date):
                 return f"unparsable Date {date!r}"
     return None
 

@@ -8,15 +8,18 @@ Pelican's own code.
 from __future__ import annotations
 
 import datetime as dt
+import locale
 import re
 
-from pelican import contents, readers
+from pelican import contents, readers, utils
 from pelican.utils import SafeDatetime
 
 _original_relative_source_path = contents.Content.get_relative_source_path
 _original_date_processor = readers.METADATA_PROCESSORS["date"]
+_original_strftime = utils.strftime
 _active = False
 _relative: dict[tuple[str, str], str] = {}
+_formatted: dict[tuple, str] = {}
 
 # "2012-03-04", "2012-03-04 10:20" or "2012-03-04T10:20:30": no zone, no fraction.
 _PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
@@ -36,12 +39,33 @@ def _relative_source_path(self, source_path=None):
     return hit
 
 
+def _strftime(date, date_format):
+    """pelican.utils.strftime (URLs, `locale_date`), remembered per date, zone,
+    format and locale."""
+    if not _active:
+        return _original_strftime(date, date_format)
+    # Equal datetimes in different zones differ in tzinfo; fold tells DST repeats apart.
+    key = (
+        date_format,
+        date,
+        getattr(date, "tzinfo", None),
+        getattr(date, "fold", 0),
+        locale.setlocale(locale.LC_TIME),
+    )
+    hit = _formatted.get(key)
+    if hit is None:
+        hit = _formatted[key] = _original_strftime(date, date_format)
+    return hit
+
+
 def activate(on: bool) -> None:
     """Use the memoised helpers in this build (on) or Pelican's own (off)."""
     global _active
     _active = on
     _relative.clear()
+    _formatted.clear()
     contents.Content.get_relative_source_path = _relative_source_path
+    utils.strftime = _strftime  # SafeDatetime.strftime looks it up here
 
 
 def parse_date(text: str) -> dt.datetime | None:

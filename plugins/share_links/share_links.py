@@ -10,6 +10,7 @@ where the reader types their own instance.
 
 from __future__ import annotations
 
+import functools
 import logging
 import string
 from urllib.parse import quote
@@ -63,6 +64,7 @@ VIA_NETWORKS = ("x", "bluesky", "mastodon", "threads")
 TEXT_FIELDS = ("title", "author", "sitename")
 
 
+@functools.lru_cache(maxsize=1024)
 def _q(value: str) -> str:
     return quote(value, safe="")
 

@@ -1,0 +1,86 @@
+"""fastbuild's memoised Pelican helpers return exactly what Pelican's own return."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from zoneinfo import ZoneInfo
+
+import pytest
+from pelican import readers, utils
+from pelican.contents import Article
+from pelican.settings import DEFAULT_CONFIG
+from pelican.utils import SafeDatetime
+
+from tests.sitebuild import ROOT
+
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from fastbuild import speedups
+
+
+@pytest.fixture
+def active():
+    speedups.activate(True)
+    yield
+    speedups.activate(False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2012-03-04", "2012-03-04 10:20", "2012-03-04T10:20:30", "2012-03-04_10:20", "2012-3-4"],
+)
+def test_plain_dates_parse_as_pelican_parses_them(active, text):
+    pelican_value = readers.METADATA_PROCESSORS["date"](text, {})
+    fast = speedups.parse_date(text)
+    if fast is not None:
+        assert fast == pelican_value
+        assert type(fast) is type(pelican_value)
+        assert fast.tzinfo is None and pelican_value.tzinfo is None
+
+
+@pytest.mark.parametrize(
+    "text", ["2012-03-04 10:20+02:00", "March 4, 2012", "2012-03-04 10:20:30.5", "2012-13-40"]
+)
+def test_anything_else_is_left_to_pelican(active, text):
+    assert speedups.parse_date(text) is None
+
+
+def test_inactive_or_replaced_processor_means_no_fast_path(monkeypatch):
+    speedups.activate(False)
+    assert speedups.parse_date("2012-03-04") is None
+    speedups.activate(True)
+    try:
+        monkeypatch.setitem(readers.METADATA_PROCESSORS, "date", lambda x, y: x)
+        assert speedups.parse_date("2012-03-04") is None
+    finally:
+        speedups.activate(False)
+
+
+def test_strftime_is_remembered_per_zone_and_format(active):
+    utc = SafeDatetime(2020, 5, 6, 22, 30, tzinfo=ZoneInfo("UTC"))
+    tokyo = utc.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert utc == tokyo  # the same instant ...
+    for fmt in ("%Y-%m-%d %H:%M %Z", "%-d %B %Y", "%a %-H"):
+        for value in (utc, tokyo, dt.date(2020, 5, 6), dt.datetime(2020, 5, 6, 7, 8)):
+            # ... formatted in its own zone, and twice the same way.
+            want = speedups._original_strftime(value, fmt)
+            assert utils.strftime(value, fmt) == want
+            assert utils.strftime(value, fmt) == want
+    assert utc.strftime("%H %Z") == "22 UTC"
+    assert tokyo.strftime("%H %Z") == "07 JST"
+
+
+def test_relative_source_path_matches_pelican(active, tmp_path):
+    settings = dict(DEFAULT_CONFIG, PATH=str(tmp_path))
+    source = tmp_path / "posts" / "a.md"
+    article = Article(
+        "<p>x</p>", metadata={"title": "A", "date": SafeDatetime(2020, 1, 1)},
+        settings=settings, source_path=str(source),
+    )  # fmt: skip
+    want = speedups._original_relative_source_path(article)
+    assert want == "posts/a.md"
+    assert article.get_relative_source_path() == want
+    assert article.get_relative_source_path() == want  # remembered
+    other = str(tmp_path / "pages" / "b.md")
+    assert article.get_relative_source_path(other) == "pages/b.md"
