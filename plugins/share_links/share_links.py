@@ -2,6 +2,9 @@
 
 Each article gets `article.share_links`, a list of dicts (network, label, url) in the
 order of SHARE_LINKS_NETWORKS; the theme's `partials/share_links.html` renders them.
+The list is made when the attribute is read (only the article's own page does), not
+stored on every post: a site of thousands of posts would otherwise keep a dozen URLs
+per post in memory for the whole build.
 Every value put into a URL is percent-encoded here (`quote(..., safe="")`); the template
 HTML-escapes the URL. Mastodon has no central share endpoint: its link goes to a small
 share page on this site (`share/mastodon/index.html`, written by `MastodonShareGenerator`)
@@ -16,6 +19,7 @@ import string
 from urllib.parse import quote
 
 from pelican import signals
+from pelican.contents import Article
 from pelican.generators import Generator
 
 log = logging.getLogger(__name__)
@@ -176,27 +180,50 @@ def check_settings(pelican):
     get_settings(pelican.settings)
 
 
-def add_share_links(generator):
-    """Attach `share_links` to every article the generator read."""
-    settings = generator.settings
-    conf = get_settings(settings)
+def links_for(article) -> list[dict]:
+    """The share links of one article (published or hidden, not a draft)."""
+    settings = article.settings
+    conf = _conf(settings)
     siteurl = settings.get("SITEURL", "")
-    sitename = settings.get("SITENAME", "")
-    mastodon_page = mastodon_page_path(settings)
-    articles = (
-        list(generator.articles)
-        + list(getattr(generator, "translations", []))
-        + list(getattr(generator, "hidden_articles", []))
-        + list(getattr(generator, "hidden_translations", []))
+    title = str(article.title)
+    author = str(getattr(article, "author", "") or settings.get("AUTHOR", ""))
+    text = share_text(conf, title, author, settings.get("SITENAME", ""))
+    return build_links(
+        conf,
+        title=title,
+        url=absolute_url(siteurl, article.url),
+        text=text,
+        siteurl=siteurl,
+        mastodon_page=mastodon_page_path(settings),
     )
-    for article in articles:
-        title = str(article.title)
-        author = str(getattr(article, "author", "") or settings.get("AUTHOR", ""))
-        url = absolute_url(siteurl, article.url)
-        text = share_text(conf, title, author, sitename)
-        article.share_links = build_links(
-            conf, title=title, url=url, text=text, siteurl=siteurl, mastodon_page=mastodon_page
-        )
+
+
+_confs: dict[int, tuple[object, dict]] = {}  # id(settings) -> (settings, conf)
+
+
+def _conf(settings) -> dict:
+    hit = _confs.get(id(settings))
+    if hit is None or hit[0] is not settings:
+        hit = _confs[id(settings)] = (settings, get_settings(settings))
+    return hit[1]
+
+
+class _ShareLinks:
+    """`Article.share_links`: computed from the article each time it is read."""
+
+    def __get__(self, article, owner=None):
+        if article is None:
+            return self
+        if getattr(article, "status", "published") == "draft":
+            raise AttributeError("share_links")  # drafts are never shared
+        return links_for(article)
+
+
+def add_share_links(pelican_obj):
+    """initialized receiver: give every Article a `share_links` attribute."""
+    check_settings(pelican_obj)
+    _confs.clear()
+    Article.share_links = _ShareLinks()
 
 
 class MastodonShareGenerator(Generator):
@@ -221,6 +248,5 @@ def get_generators(pelican):
 
 
 def register():
-    signals.initialized.connect(check_settings)
-    signals.article_generator_finalized.connect(add_share_links)
+    signals.initialized.connect(add_share_links)
     signals.get_generators.connect(get_generators)

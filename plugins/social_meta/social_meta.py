@@ -5,7 +5,8 @@ Computes plain data; `partials/social_meta.html` renders it (escaping every valu
   `property` or `name` plus `content`), `canonical` (absolute URL) and `jsonld` (a JSON
   string already made safe to sit inside `<script>`).
 - context `social_meta_site`: the same shape for the index and other site-level pages.
-All URLs are absolute, built from settings["SITEURL"].
+All URLs are absolute, built from settings["SITEURL"]. The per-post dicts are made when
+the attribute is read (only the post's own page does), not stored on every post.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from html.parser import HTMLParser
 
 from pelican import signals
+from pelican.contents import Article, Page
 
 log = logging.getLogger(__name__)
 
@@ -256,33 +258,33 @@ def site_meta(settings, conf) -> dict:
     }
 
 
-def add_article_meta(generator):
-    """Attach `social_meta` to every article; put the site-level dict in the context."""
-    settings = generator.settings
-    conf = get_settings(settings)
-    for article in (
-        list(generator.articles)
-        + list(getattr(generator, "translations", []))
-        + list(getattr(generator, "hidden_articles", []))
-        + list(getattr(generator, "hidden_translations", []))
-    ):
-        article.social_meta = article_meta(article, settings, conf)
-    generator.context["social_meta_site"] = site_meta(settings, conf)
+class _SocialMeta:
+    """`social_meta` of Article and Page: computed from the post each time it is read
+    (drafts have none)."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        if getattr(obj, "status", "published") == "draft":
+            raise AttributeError("social_meta")
+        return self.make(obj, obj.settings, get_settings(obj.settings))
 
 
-def add_page_meta(generator):
-    """Attach `social_meta` to every page."""
+def add_per_post_meta(pelican_obj):
+    """initialized receiver: give every Article and Page a `social_meta` attribute."""
+    Article.social_meta = _SocialMeta(article_meta)
+    Page.social_meta = _SocialMeta(page_meta)
+
+
+def add_site_meta(generator):
+    """Put the site-level dict in the context."""
     settings = generator.settings
-    conf = get_settings(settings)
-    for page in (
-        list(generator.pages)
-        + list(getattr(generator, "translations", []))
-        + list(getattr(generator, "hidden_pages", []))
-        + list(getattr(generator, "hidden_translations", []))
-    ):
-        page.social_meta = page_meta(page, settings, conf)
+    generator.context["social_meta_site"] = site_meta(settings, get_settings(settings))
 
 
 def register():
-    signals.article_generator_finalized.connect(add_article_meta)
-    signals.page_generator_finalized.connect(add_page_meta)
+    signals.initialized.connect(add_per_post_meta)
+    signals.article_generator_finalized.connect(add_site_meta)
