@@ -372,3 +372,43 @@ def test_absolutize_html_edge_cases(fragment, expected):
     from plugins.feeds.feeds import absolutize_html
 
     assert absolutize_html(fragment, "https://x.example/p/index.html") == expected
+
+
+def test_rebuild_rewrites_only_the_feeds_whose_posts_changed(tmp_path):
+    content = make_content(tmp_path)
+    out = _build(tmp_path, "out")
+    feeds = [*sorted((out / "feeds").rglob("*.xml")), out / "feeds" / "feed.json"]
+    stamps = {p: p.stat().st_mtime_ns for p in feeds}
+
+    # Nothing changed: no feed is written again.
+    _build(tmp_path, "out")
+    assert {p: p.stat().st_mtime_ns for p in feeds} == stamps
+
+    # A new paragraph in a post tagged only "customers": the site feeds, its category
+    # feed and its tag feed change; the "comments" and "audio" feeds stay as they were.
+    post = content / "posts" / "links.md"
+    post.write_text(post.read_text() + "\nA paragraph added later.\n")
+    _build(tmp_path, "out")
+    changed = {str(p.relative_to(out)) for p in feeds if p.stat().st_mtime_ns != stamps[p]}
+    assert changed == {
+        "feeds/atom.xml",
+        "feeds/rss.xml",
+        "feeds/feed.json",
+        "feeds/category/conversation.atom.xml",
+        "feeds/tag/customers.atom.xml",
+    }
+    assert "A paragraph added later." in (out / "feeds" / "tag" / "customers.atom.xml").read_text()
+
+    # A deleted feed file is written again; a new setting rewrites every feed.
+    (out / "feeds" / "tag" / "comments.atom.xml").unlink()
+    _build(tmp_path, "out")
+    assert (out / "feeds" / "tag" / "comments.atom.xml").exists()
+    stamps = {p: p.stat().st_mtime_ns for p in feeds}
+    _build(tmp_path, "out", SITENAME="A new name")
+    assert all(p.stat().st_mtime_ns != stamps[p] for p in feeds)
+    assert "A new name" in (out / "feeds" / "tag" / "comments.atom.xml").read_text()
+
+    # The same tree as a build with the cache switched off.
+    clean = _build(tmp_path, "clean", SITENAME="A new name", FEEDS_CACHE=False)
+    for p in feeds:
+        assert p.read_bytes() == (clean / p.relative_to(out)).read_bytes(), p

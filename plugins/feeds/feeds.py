@@ -37,6 +37,8 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import truncate_html_words
 
+from .freshness import FeedState
+
 log = logging.getLogger(__name__)
 
 DEFAULTS = {
@@ -53,6 +55,8 @@ DEFAULTS = {
     "FEEDS_JSON": True,
     # Write the human-readable feeds page (feeds/index.html).
     "FEEDS_PAGE": True,
+    # Rewrite only feeds whose inputs changed since the last build (CACHE_PATH/feeds-state.json).
+    "FEEDS_CACHE": True,
 }
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -306,19 +310,15 @@ def new_generator(settings, *, title: str, feed_url: str, page_url: str, others=
     return fg
 
 
-def make_feeds(articles, settings) -> list[Feed]:
-    """Build every feed of the site from its published articles. Pure: writes nothing.
+def feed_groups(articles, settings) -> list[tuple]:
+    """(kind, wrapper, title, path, members) of every feed of the site, site feed first.
 
-    Linear in the number of articles apart from one sort; each article's entry data
-    (the costly part: absolute links) is computed once, and only for articles that
-    make it into at least one feed.
-    """
+    Linear in the number of articles apart from one sort."""
     conf = get_settings(settings)
     limit = conf["FEEDS_MAX_ITEMS"] or None
     ordered = sorted(articles, key=lambda a: (a.date, a.post_id), reverse=True)
     paths = feed_paths(settings)
     sitename = str(settings.get("SITENAME") or "")
-    home = site_url(settings) + "/"
 
     site_members: list = []
     groups: list[tuple[str, object, str, str, list]] = [
@@ -354,7 +354,21 @@ def make_feeds(articles, settings) -> list[Feed]:
                     buckets[slug],
                 )
             )
+    return groups
 
+
+def make_feeds(articles, settings, groups=None) -> list[Feed]:
+    """Build every feed of the site (or only `groups`, from feed_groups) from its
+    published articles. Pure: writes nothing.
+
+    Each article's entry data (the costly part: absolute links) is computed once, and
+    only for articles that make it into at least one feed.
+    """
+    conf = get_settings(settings)
+    home = site_url(settings) + "/"
+    paths = feed_paths(settings)
+    if groups is None:
+        groups = feed_groups(articles, settings)
     cache: dict[int, tuple[dict, FeedEntry]] = {}
 
     def entry_for(article):
@@ -508,16 +522,36 @@ class FeedsGenerator(Generator):
 
     def generate_output(self, writer):
         settings = self.settings
-        feeds = make_feeds(self.context.get("articles", []), settings)
-        out = Path(self.output_path)
+        articles = self.context.get("articles", [])
         paths = feed_paths(settings)
+        state = FeedState(
+            settings.get("CACHE_PATH") if self.conf["FEEDS_CACHE"] else None,
+            self.output_path,
+            settings,
+            self.context,
+        )
+        stale = []
+        for group in feed_groups(articles, settings):
+            files = [group[3]]
+            if group[0] == "site":
+                files += [paths["rss"]] + ([paths["json"]] if self.conf["FEEDS_JSON"] else [])
+            if not state.fresh(group, files):
+                stale.append(group)
+        feeds = make_feeds(articles, settings, groups=stale)
+        out = Path(self.output_path)
+
+        def write(feed, file, data):
+            _write(out / file, data)
+            state.wrote(feed.path, file)
+
         for feed in feeds:
-            _write(out / feed.path, feed.generator.atom_str(pretty=True))
+            write(feed, feed.path, feed.generator.atom_str(pretty=True))
             if feed.kind == "site":
-                _write(out / paths["rss"], rss_bytes(feed, settings))
+                write(feed, paths["rss"], rss_bytes(feed, settings))
                 if self.conf["FEEDS_JSON"]:
                     text = json.dumps(json_feed(feed, settings), ensure_ascii=False, indent=2)
-                    _write(out / paths["json"], (text + "\n").encode("utf-8"))
+                    write(feed, paths["json"], (text + "\n").encode("utf-8"))
+        state.save()
         log.debug("feeds: wrote %d feed(s) into %s", len(feeds), out / self.conf["FEEDS_PATH"])
         if self.conf["FEEDS_PAGE"]:
             writer.write_file(
