@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import shutil
@@ -165,3 +166,23 @@ def test_broken_pages_are_reported_too(tmp_path):
     assert len(_problems(build_site.last_logs, "pages/latin1.md: not valid UTF-8")) == 1
     assert (out / "about" / "index.html").is_file()
     assert not (out / "untitled").exists()
+
+
+def test_files_that_passed_are_remembered_and_a_new_break_is_still_caught(tmp_path):
+    fine = textwrap.dedent(GOOD).lstrip().replace("A perfectly good post", "Another post")
+    content = _content_with(tmp_path, "fine", fine.encode())
+    build_site(tmp_path, content=content)
+    state = tmp_path / "cache" / "content-checks.json"
+    passed = json.loads(state.read_text())["passed"]
+    assert sorted(os.path.basename(p) for p in passed) == ["fine.md", "good.md"]
+    for path, (size, mtime_ns) in passed.items():
+        assert [os.stat(path).st_size, os.stat(path).st_mtime_ns] == [size, mtime_ns]
+
+    # Broken after it passed once: caught, named, and the rest still builds.
+    (content / "posts" / "fine.md").write_bytes(b"Title: Fine\nDate: 2010-05-05\n\n\xe9t\xe9\n")
+    out = build_site(tmp_path, content=content)
+    lines = _problems(build_site.last_logs, "fine.md")
+    assert len(lines) == 1 and "not valid UTF-8" in lines[0].getMessage()
+    assert (out / "2010/05/a-perfectly-good-post/index.html").is_file()
+    passed = json.loads(state.read_text())["passed"]
+    assert sorted(os.path.basename(p) for p in passed) == ["good.md"]

@@ -67,6 +67,8 @@ def test_strftime_is_remembered_per_zone_and_format(active):
             want = speedups._original_strftime(value, fmt)
             assert utils.strftime(value, fmt) == want
             assert utils.strftime(value, fmt) == want
+    offset = readers.METADATA_PROCESSORS["date"]("2026-05-04 09:30+02:00", {})
+    assert offset.strftime("%-d %B %Y %H:%M") == "4 May 2026 09:30"  # unhashable zone
     assert utc.strftime("%H %Z") == "22 UTC"
     assert tokyo.strftime("%H %Z") == "07 JST"
 

@@ -52,7 +52,7 @@ from . import speedups
 
 log = logging.getLogger(__name__)
 
-VERSION = "1"  # bump when a change here changes what is cached or written
+VERSION = "2"  # bump when a change here changes what is cached or written
 
 DEFAULTS = {
     "FASTBUILD_ENABLED": True,  # master switch: False turns every lever below off
@@ -177,6 +177,36 @@ class MarkdownCache:
     def key(self, text: str) -> str:
         return _text_key(self.config_key, text)
 
+    # Which key each source file had when it last had this size and modification time,
+    # so an unchanged file is neither read nor hashed again.
+    def _index_path(self) -> Path:
+        return self.root / f"index-{self.config_key[:16]}.json"
+
+    def load_index(self) -> dict:
+        self._index = {}
+        if self.root is None:
+            return {}
+        try:
+            data = json.loads(self._index_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def remember(self, path: str, stat, key: str) -> None:
+        self._index[path] = [list(stat), key]
+
+    def save_index(self) -> None:
+        if self.root is None:
+            return
+        path = self._index_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self._index), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("fastbuild: cannot write Markdown cache index %s: %s", path, e)
+
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
@@ -262,20 +292,27 @@ class FastMarkdownReader(MarkdownReader):
     def prefetch(self, paths) -> None:
         """Convert every file in `paths` now: cache hits first, the rest in parallel."""
         cache = self._cache()
+        index = cache.load_index()
         todo = []
         for path in paths:
             try:
                 stat = _stat_key(path)
-                with pelican_open(path) as text:
-                    pass
+                known = index.get(path)
+                if known and known[0] == list(stat):  # same size and mtime: same text
+                    key = known[1]
+                else:
+                    with pelican_open(path) as text:
+                        pass
+                    key = cache.key(text)
             except (OSError, ValueError):
                 continue  # unreadable or not UTF-8: left to Pelican's loop, which reports it
-            key = cache.key(text)
+            cache.remember(path, stat, key)
             hit = cache.get(key)
             if hit is not None:
                 self._store[path] = (stat, *hit)
             else:
                 todo.append((path, stat, key))  # the worker reads the text again
+        cache.save_index()
         if not todo:
             return
         md_settings = self.settings["MARKDOWN"]
@@ -411,6 +448,8 @@ class Fingerprints:
         self._base = {}  # id(content) -> (object, digest of URL, metadata, body)
         self._templates = {}
         self.listed_attrs: frozenset = frozenset()  # see theme_attributes
+        self.parsed: dict = {}  # sha1 of a template's source -> _parse_source result
+        self.parsed_used: dict = {}  # the same, for the templates this build parsed
 
     def _content_base(self, obj: Content) -> tuple[str, str]:
         hit = self._base.get(id(obj))
@@ -520,26 +559,26 @@ class Fingerprints:
 
     def _parse(self, env, name: str):
         """(variables, referenced templates, attribute names) of one template file;
-        None if it cannot be read or pulls in a template chosen at render time."""
+        None if it cannot be read or pulls in a template chosen at render time.
+        Results are kept across builds in `parsed`, keyed by a hash of the source."""
         key = ("parse", name)
         if key not in self._templates:
-            result = None
             try:
-                ast = env.parse(env.loader.get_source(env, name)[0])
+                source = env.loader.get_source(env, name)[0]
             except jinja2.TemplateError:
-                ast = None
-            if ast is not None:
-                refs = list(jinja_meta.find_referenced_templates(ast))
-                attrs = set()
-                for node in ast.find_all((jinja_nodes.Getattr, jinja_nodes.Getitem)):
-                    if isinstance(node, jinja_nodes.Getattr):
-                        attrs.add(node.attr)
-                    elif isinstance(node.arg, jinja_nodes.Const) and isinstance(
-                        node.arg.value, str
-                    ):
-                        attrs.add(node.arg.value)
-                if all(r is not None for r in refs):
-                    result = (jinja_meta.find_undeclared_variables(ast), refs, attrs)
+                source = None
+            result = None
+            if source is not None:
+                h = hashlib.sha1(_env_signature(env).encode())  # noqa: S324
+                h.update(source.encode("utf-8", "surrogatepass"))
+                digest = h.hexdigest()
+                if digest in self.parsed:
+                    result = self.parsed[digest]
+                else:
+                    result = _parse_source(env, source)
+                self.parsed_used[digest] = result
+            if result is not None:
+                result = (frozenset(result[0]), list(result[1]), frozenset(result[2]))
             self._templates[key] = result
         return self._templates[key]
 
@@ -568,13 +607,51 @@ class Fingerprints:
         return result
 
     def theme_attributes(self, env) -> frozenset:
-        """Every attribute name (and constant subscript) any template reads."""
-        names = set()
-        for name in env.list_templates():
-            parsed = self._parse(env, name)
+        """Every attribute name (and constant subscript) any template of the theme, or
+        a template it pulls in, reads."""
+        names, seen = set(), set()
+        todo = [name for name in env.list_templates() if not name.startswith("!")]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            parsed = self._parse(env, current)
             if parsed is not None:
                 names |= parsed[2]
+                todo.extend(parsed[1])
         return frozenset(names)
+
+
+def _env_signature(env) -> str:
+    """What, besides the source, decides how Jinja parses a template."""
+    return repr(
+        (
+            env.block_start_string, env.block_end_string, env.variable_start_string,
+            env.variable_end_string, env.comment_start_string, env.comment_end_string,
+            env.line_statement_prefix, env.line_comment_prefix, sorted(env.extensions),
+            jinja2.__version__,
+        )
+    )  # fmt: skip
+
+
+def _parse_source(env, source: str):
+    """[variables, referenced templates, attribute names] of a template's source, as
+    plain lists; None if it does not parse or pulls in a template chosen at render time."""
+    try:
+        ast = env.parse(source)
+    except jinja2.TemplateError:
+        return None
+    refs = list(jinja_meta.find_referenced_templates(ast))
+    if not all(r is not None for r in refs):
+        return None
+    attrs = set()
+    for node in ast.find_all((jinja_nodes.Getattr, jinja_nodes.Getitem)):
+        if isinstance(node, jinja_nodes.Getattr):
+            attrs.add(node.attr)
+        elif isinstance(node.arg, jinja_nodes.Const) and isinstance(node.arg.value, str):
+            attrs.add(node.arg.value)
+    return [sorted(jinja_meta.find_undeclared_variables(ast)), refs, sorted(attrs)]
 
 
 def _site_fingerprint(settings, context, env) -> str:
@@ -651,6 +728,9 @@ class FastWriter(Writer):
             data = json.loads(self._state_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            return {}
+        self._fp.parsed = data.get("templates", {})  # valid for any output folder
         if data.get("output_path") != os.path.abspath(self.output_path):
             return {}
         return data.get("files", {})
@@ -659,9 +739,11 @@ class FastWriter(Writer):
         if not (self.conf["FASTBUILD_INCREMENTAL"] or self.conf["FASTBUILD_SKIP_UNCHANGED"]):
             return
         data = {
+            "version": VERSION,
             "output_path": os.path.abspath(self.output_path),
             "last_build": {"rendered": self.rendered, "not_rendered": self.skipped},
             "files": self._new,
+            "templates": self._fp.parsed_used,
         }
         try:
             self._state_path.parent.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,10 @@ def _strftime(date, date_format):
         getattr(date, "fold", 0),
         locale.setlocale(locale.LC_TIME),
     )
-    hit = _formatted.get(key)
+    try:
+        hit = _formatted.get(key)
+    except TypeError:  # an unhashable zone (dateutil's tzoffset): not remembered
+        return _original_strftime(date, date_format)
     if hit is None:
         hit = _formatted[key] = _original_strftime(date, date_format)
     return hit
