@@ -345,6 +345,14 @@ def on_initialized(pelican_obj) -> None:
     speedups.activate(get_settings(pelican_obj.settings)["FASTBUILD_MEMOISE"])
 
 
+def on_context_done(generators) -> None:
+    speedups.freeze(True)
+
+
+def on_finalized(pelican_obj) -> None:
+    speedups.freeze(False)
+
+
 def on_readers_init(readers) -> None:
     conf = get_settings(readers.settings)
     if not (conf["FASTBUILD_PARALLEL_MARKDOWN"] or conf["FASTBUILD_MARKDOWN_CACHE"]):
@@ -1029,6 +1037,8 @@ def on_get_generators(pelican_obj):
 
 def register():
     signals.initialized.connect(on_initialized)
+    signals.all_generators_finalized.connect(on_context_done)
+    signals.finalized.connect(on_finalized)
     signals.readers_init.connect(on_readers_init)
     signals.article_generator_init.connect(on_article_generator_init)
     signals.page_generator_init.connect(on_page_generator_init)

@@ -17,9 +17,12 @@ from pelican.utils import SafeDatetime
 _original_relative_source_path = contents.Content.get_relative_source_path
 _original_date_processor = readers.METADATA_PROCESSORS["date"]
 _original_strftime = utils.strftime
+_original_url_setting = contents.Content.get_url_setting
 _active = False
+_frozen = False  # every document is final: its URLs can be remembered
 _relative: dict[tuple[str, str], str] = {}
 _formatted: dict[tuple, str] = {}
+_urls: dict[tuple[int, str], tuple[object, str]] = {}
 
 # "2012-03-04", "2012-03-04 10:20" or "2012-03-04T10:20:30": no zone, no fraction.
 _PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
@@ -61,14 +64,36 @@ def _strftime(date, date_format):
     return hit
 
 
+def _url_setting(self, key: str) -> str:
+    """Content.get_url_setting (`url`, `save_as`, ...), remembered per document once
+    every generator has finished its context: nothing changes a post or page after that.
+    Static files are left alone: an `{attach}` link moves one while pages are written."""
+    if not _frozen or isinstance(self, contents.Static):
+        return _original_url_setting(self, key)
+    hit = _urls.get((id(self), key))
+    if hit is None or hit[0] is not self:
+        hit = _urls[(id(self), key)] = (self, _original_url_setting(self, key))
+    return hit[1]
+
+
 def activate(on: bool) -> None:
     """Use the memoised helpers in this build (on) or Pelican's own (off)."""
     global _active
     _active = on
+    freeze(False)
     _relative.clear()
     _formatted.clear()
     contents.Content.get_relative_source_path = _relative_source_path
+    contents.Content.get_url_setting = _url_setting
     utils.strftime = _strftime  # SafeDatetime.strftime looks it up here
+
+
+def freeze(on: bool) -> None:
+    """From the end of the context phase (on) to the end of the build (off), documents
+    are final and their URLs are remembered."""
+    global _frozen
+    _frozen = on and _active
+    _urls.clear()
 
 
 def parse_date(text: str) -> dt.datetime | None:
