@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from collections import Counter
@@ -12,6 +13,7 @@ import pytest
 
 from plugins.related_posts import related_posts as rp
 from tests.engagement_site import article_file, build, parse
+from tests.sitebuild import build_site
 
 DAY = timedelta(days=1)
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -175,3 +177,36 @@ def test_terms_drop_stopwords_and_short_words():
 def test_bad_max_is_rejected(value):
     with pytest.raises(ValueError, match="RELATED_POSTS_MAX"):
         rp.get_settings({"RELATED_POSTS_MAX": value})
+
+
+def test_ranking_is_reused_until_its_inputs_change(tmp_path):
+    build(tmp_path, RELATED_POSTS_MAX=2)
+    cache = tmp_path / "cache" / "related_posts.json"
+    first = json.loads(cache.read_text())
+    assert len(first["ranked"]) == 3
+    stamp = cache.stat().st_mtime_ns
+
+    # A body edit changes none of the inputs: the saved ranking is used, not rewritten.
+    post = next(
+        p for p in sorted((tmp_path / "content").rglob("*.md")) if "Tags: " in p.read_text()
+    )
+    post.write_text(post.read_text() + "\nOne more paragraph.\n")
+    rebuild = {"content": tmp_path / "content", "RELATED_POSTS_MAX": 2}
+    build_site(tmp_path, **rebuild)
+    assert cache.stat().st_mtime_ns == stamp
+
+    # A new tag changes the inputs: ranked again.
+    post.write_text(post.read_text().replace("Tags: ", "Tags: brand-new, ", 1))
+    build_site(tmp_path, **rebuild)
+    assert json.loads(cache.read_text())["digest"] != first["digest"]
+
+    # The pages say what a build without the cache says.
+    clean = tmp_path / "clean"
+    build_site(clean, **rebuild, RELATED_POSTS_CACHE=False)
+    assert not (clean / "cache" / "related_posts.json").exists()
+    pages = sorted((clean / "output").glob("*/*/*/index.html"))
+    assert len(pages) == 3
+    for page in pages:
+        mine = tmp_path / "output" / page.relative_to(clean / "output")
+        want = parse(page).xpath('//nav[contains(@class,"related-posts")]//a/@href')
+        assert parse(mine).xpath('//nav[contains(@class,"related-posts")]//a/@href') == want

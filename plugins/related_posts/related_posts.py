@@ -9,19 +9,30 @@ than RELATED_POSTS_MAX_POSTINGS posts are skipped (too common to tell posts apar
 which bounds the work per post: the whole run stays near-linear in the number of
 posts, never all-pairs. Ties break by date (newest first), then slug.
 
-Sets `article.related_posts` (a list of articles) once per build.
+Sets `article.related_posts` (a list of articles) once per build. The ranking depends
+only on each post's title, summary, tags, date and slug (and the settings): it is kept in
+CACHE_PATH/related_posts.json with a digest of those, so a rebuild after an edit to a
+post's body (or no edit) reuses it instead of ranking again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import json
+import logging
 import math
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 from pelican import signals
+
+log = logging.getLogger(__name__)
+_CACHE_VERSION = "1"  # bump when the ranking changes
 
 DEFAULTS = {
     # How many related posts to show under each article (0 turns the list off).
@@ -34,6 +45,8 @@ DEFAULTS = {
     "RELATED_POSTS_MAX_POSTINGS": 200,
     # Posts scoring below this are not shown.
     "RELATED_POSTS_MIN_SCORE": 0.05,
+    # Keep the ranking in CACHE_PATH/related_posts.json while its inputs do not change.
+    "RELATED_POSTS_CACHE": True,
 }
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -201,30 +214,79 @@ def _date_key(date) -> float:
         return 0.0
 
 
+def _inputs_digest(articles, conf) -> str:
+    """Digest of everything the ranking reads, in the order of `articles`."""
+    h = hashlib.sha1(_CACHE_VERSION.encode())  # noqa: S324 (not security)
+    h.update(Path(__file__).read_bytes())
+    h.update(json.dumps(conf, sort_keys=True).encode())
+    for a in articles:
+        tags = sorted(str(t).lower() for t in (getattr(a, "tags", None) or []))
+        text = f"{a.title}\x1f{getattr(a, 'summary', '')}"
+        h.update(repr((tags, text, _date_key(a.date), a.slug)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _load(path: str | None, digest: str, count: int) -> list[list[int]] | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    ranked = data.get("ranked") if isinstance(data, dict) else None
+    if data.get("digest") != digest or not isinstance(ranked, list) or len(ranked) != count:
+        return None
+    return ranked
+
+
+def _save(path: str | None, digest: str, ranked: list[list[int]]) -> None:
+    if not path:
+        return
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"digest": digest, "ranked": ranked}, f)
+        os.replace(tmp, path)
+    except OSError as e:
+        log.warning("related_posts: cannot save %s: %s", path, e)
+
+
 def add_related_posts(generator):
     """Attach `related_posts` to every published article."""
     conf = get_settings(generator.settings)
     articles = list(generator.articles)
-    docs = [
-        Doc(
-            key=i,
-            tags=frozenset(str(t).lower() for t in (getattr(a, "tags", None) or [])),
-            text=f"{a.title} {html_text(getattr(a, 'summary', ''))}",
-            date=a.date,
-            slug=a.slug,
-        )
-        for i, a in enumerate(articles)
-    ]
-    ranked = related(
-        docs,
-        limit=conf["RELATED_POSTS_MAX"],
-        tag_weight=conf["RELATED_POSTS_TAG_WEIGHT"],
-        text_weight=conf["RELATED_POSTS_TEXT_WEIGHT"],
-        max_postings=conf["RELATED_POSTS_MAX_POSTINGS"],
-        min_score=conf["RELATED_POSTS_MIN_SCORE"],
+    cache = (
+        os.path.join(generator.settings.get("CACHE_PATH") or "cache", "related_posts.json")
+        if conf["RELATED_POSTS_CACHE"]
+        else None
     )
-    for i, article in enumerate(articles):
-        article.related_posts = [articles[j] for j in ranked[i]]
+    digest = _inputs_digest(articles, conf)
+    ranked = _load(cache, digest, len(articles))
+    if ranked is None:
+        docs = [
+            Doc(
+                key=i,
+                tags=frozenset(str(t).lower() for t in (getattr(a, "tags", None) or [])),
+                text=f"{a.title} {html_text(getattr(a, 'summary', ''))}",
+                date=a.date,
+                slug=a.slug,
+            )
+            for i, a in enumerate(articles)
+        ]
+        by_key = related(
+            docs,
+            limit=conf["RELATED_POSTS_MAX"],
+            tag_weight=conf["RELATED_POSTS_TAG_WEIGHT"],
+            text_weight=conf["RELATED_POSTS_TEXT_WEIGHT"],
+            max_postings=conf["RELATED_POSTS_MAX_POSTINGS"],
+            min_score=conf["RELATED_POSTS_MIN_SCORE"],
+        )
+        ranked = [by_key[i] for i in range(len(articles))]
+        _save(cache, digest, ranked)
+    for article, picks in zip(articles, ranked, strict=True):
+        article.related_posts = [articles[j] for j in picks]
 
 
 def register():
