@@ -87,6 +87,12 @@ def test_sample_site_identical_with_and_without(tmp_path):
     on = build_site(tmp_path / "on", **ALL_ON)
     off = build_site(tmp_path / "off", **ALL_OFF)
     assert_same_tree(on, off)
+    # Again from every cache (stored articles with {static} and {filename} links among
+    # them) into an empty output folder.
+    shutil.rmtree(on)
+    build_site(tmp_path / "on", **ALL_ON)
+    assert len(_stored_articles(tmp_path / "on")) >= 12
+    assert_same_tree(on, off)
     doc = lxml_html.parse(str(on / "index.html")).getroot()
     assert doc.xpath("//a[@href]"), "the sample index links somewhere"
 
@@ -233,3 +239,42 @@ def test_summary_converted_once_with_pelicans_result():
     assert html == "<p>Body <strong>text</strong>.</p>"
     assert ("summary", "html", "<p><em>Short</em> and <code>sweet</code></p>") in fields
     assert ("tags", "raw", ["a, b"]) in fields
+
+
+def _stored_articles(tmp_path: Path) -> dict:
+    index = tmp_path / "cache" / "fastbuild" / "articles" / "index.json"
+    return json.loads(index.read_text())["articles"]
+
+
+def test_stored_articles_follow_sources_settings_and_dates(tmp_path, data_dir):
+    content = tmp_path / "content"
+    write_post(content, "old.md", "Title: Old\nDate: 2020-01-02\nTags: a\n\n" + "word " * 460)
+    write_post(content, "soon.md", "Title: Soon\nDate: 2999-01-01\n\nNot yet.\n")
+    build = {"content": content, "DATA_PATH": str(data_dir), **ALL_ON}
+    out = build_site(tmp_path, **build)
+    # The future post is a draft today and is never stored: it must be read again
+    # on the build after its date.
+    assert sorted(_stored_articles(tmp_path)) == ["posts/old.md"]
+    page = out / "2020" / "01" / "old" / "index.html"
+    assert "2 min read" in page.read_text()
+
+    # Unchanged: served from the store, same page.
+    before = page.read_bytes()
+    build_site(tmp_path, **build)
+    assert page.read_bytes() == before
+
+    # A setting that the stored article depends on (its reading time): read again.
+    build_site(tmp_path, **build, READING_TIME_WPM=100)
+    assert "5 min read" in page.read_text()
+
+    # An edited source is read again; a deleted one leaves the store.
+    (content / "posts" / "old.md").write_text("Title: Old\nDate: 2020-01-02\n\nShort now.\n")
+    (content / "posts" / "new.md").write_text("Title: New\nDate: 2020-03-04\n\nHello.\n")
+    build_site(tmp_path, **build, READING_TIME_WPM=100)
+    assert "1 min read" in page.read_text()
+    assert sorted(_stored_articles(tmp_path)) == ["posts/new.md", "posts/old.md"]
+    (content / "posts" / "new.md").unlink()
+    build_site(tmp_path, **build, READING_TIME_WPM=100)
+    assert sorted(_stored_articles(tmp_path)) == ["posts/old.md"]
+    stored = list((tmp_path / "cache" / "fastbuild" / "articles").glob("*.pickle"))
+    assert len(stored) == 1

@@ -49,6 +49,7 @@ from pelican.utils import get_relative_path, path_to_url, pelican_open, sanitise
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from . import speedups
+from .articles import ArticleCache
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ DEFAULTS = {
     "FASTBUILD_JINJA_AUTO_RELOAD": False,  # Jinja's stat() of templates on every use
     "FASTBUILD_TEMPLATE_CACHE": True,  # keep compiled templates across builds
     "FASTBUILD_MEMOISE": True,  # remember pure Pelican helpers' results (speedups.py)
+    "FASTBUILD_ARTICLE_CACHE": True,  # keep articles as Pelican made them (articles.py)
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()
     "FASTBUILD_CACHE_PATH": "",  # "" = CACHE_PATH/fastbuild
 }
@@ -378,21 +380,39 @@ def on_readers_init(readers) -> None:
 
 def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
     readers = generator.readers.readers
+    stored = getattr(generator, "_fastbuild_articles", None)
     by_reader = {}
     for rel in generator.get_files(
         generator.settings[paths_key], exclude=generator.settings[excludes_key]
     ):
         reader = readers.get(os.path.splitext(rel)[1][1:])
         if isinstance(reader, FastMarkdownReader):
-            by_reader.setdefault(id(reader), (reader, []))[1].append(
-                os.path.abspath(os.path.join(generator.path, rel))
-            )
+            path = os.path.abspath(os.path.join(generator.path, rel))
+            if stored is not None and stored.will_serve(path):
+                continue  # the stored article is used; its source is not read
+            by_reader.setdefault(id(reader), (reader, []))[1].append(path)
     for reader, paths in by_reader.values():
         reader.prefetch(sorted(paths))
 
 
 def on_article_generator_init(generator) -> None:
+    conf = get_settings(generator.settings)
+    if conf["FASTBUILD_ARTICLE_CACHE"]:
+        stored = ArticleCache(
+            conf["FASTBUILD_CACHE_PATH"], generator, _config_digest(generator.settings)
+        )
+        generator._fastbuild_articles = stored
+        generator.get_cached_data = stored.get
+        generator.cache_data = stored.put
     _prefetch(generator, "ARTICLE_PATHS", "ARTICLE_EXCLUDES")
+
+
+def on_article_generator_finalized(generator) -> None:
+    stored = getattr(generator, "_fastbuild_articles", None)
+    if stored is not None:
+        stored.save()
+        log.info("fastbuild: %d articles from the cache, %d read", stored.hits,
+                 len(stored.new) - stored.hits)  # fmt: skip
 
 
 def on_page_generator_init(generator) -> None:
@@ -662,6 +682,24 @@ def _parse_source(env, source: str):
     return [sorted(jinja_meta.find_undeclared_variables(ast)), refs, sorted(attrs)]
 
 
+def _config_digest(settings) -> str:
+    """Plugin code, Pelican's and Markdown's versions and the settings (except this
+    plugin's own, which change how the site is built, never what it contains)."""
+    h = hashlib.sha1(VERSION.encode())  # noqa: S324
+    h.update(f"{pelican.__version__} {markdown.__version__} {pygments.__version__}".encode())
+    plugin_dirs = [os.path.abspath(p) for p in settings.get("PLUGIN_PATHS", [])]
+    for mod in sorted(list(sys.modules.values()), key=lambda m: m.__name__):
+        path = getattr(mod, "__file__", None)
+        if path and any(os.path.abspath(path).startswith(d + os.sep) for d in plugin_dirs):
+            try:
+                h.update(Path(path).read_bytes())
+            except OSError:
+                h.update(path.encode())
+    relevant = {k: v for k, v in settings.items() if not k.startswith("FASTBUILD_")}
+    h.update(json.dumps(_stable(relevant), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
 def _site_fingerprint(settings, context, env) -> str:
     """Everything every page depends on: code, theme, settings, URLs of all content."""
     h = hashlib.sha1(VERSION.encode())  # noqa: S324
@@ -671,17 +709,7 @@ def _site_fingerprint(settings, context, env) -> str:
             h.update(name.encode() + env.loader.get_source(env, name)[0].encode())
         except jinja2.TemplateError:
             h.update(name.encode())
-    plugin_dirs = [os.path.abspath(p) for p in settings.get("PLUGIN_PATHS", [])]
-    for mod in sorted(list(sys.modules.values()), key=lambda m: m.__name__):
-        path = getattr(mod, "__file__", None)
-        if path and any(os.path.abspath(path).startswith(d + os.sep) for d in plugin_dirs):
-            try:
-                h.update(Path(path).read_bytes())
-            except OSError:
-                h.update(path.encode())
-    # This plugin's own settings change how the site is built, never what it contains.
-    relevant = {k: v for k, v in settings.items() if not k.startswith("FASTBUILD_")}
-    h.update(json.dumps(_stable(relevant), sort_keys=True, default=str).encode())
+    h.update(_config_digest(settings).encode())
     for key in ("generated_content", "static_content"):
         for path, obj in sorted((context.get(key) or {}).items()):
             url = getattr(obj, "url", None)
@@ -1041,6 +1069,7 @@ def register():
     signals.finalized.connect(on_finalized)
     signals.readers_init.connect(on_readers_init)
     signals.article_generator_init.connect(on_article_generator_init)
+    signals.article_generator_finalized.connect(on_article_generator_finalized)
     signals.page_generator_init.connect(on_page_generator_init)
     signals.generator_init.connect(on_generator_init)
     signals.get_writer.connect(on_get_writer)

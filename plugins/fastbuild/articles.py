@@ -1,0 +1,147 @@
+"""Articles as Pelican made them, kept across builds: an unchanged source is not read again.
+
+Pelican asks its article generator for cached data before reading each file
+(`get_cached_data`) and hands it every article it read (`cache_data`). This module
+answers both: an article is stored right after it was made (its reader, Pelican's
+`Content` set-up and the `content_object_init` plugins have run; nothing else has), and
+given back on a later build when its source has the same size and modification time and
+the configuration is the same (settings, plugin code, Pelican's and Markdown's versions).
+
+The shared site context and the settings are not stored with an article: the pickle
+refers to them by name and a loaded article gets this build's own, so links between
+documents resolve against this build. An article dated in the future is not stored
+(WITH_FUTURE_DATES can make it a draft until its date passes), and neither is anything
+Pelican could not read: broken files are read, and reported, on every build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import os
+import pickle
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_SETTINGS, _CONTEXT = "settings", "context"
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file, settings, context):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._shared = {id(settings): _SETTINGS, id(context): _CONTEXT}
+
+    def persistent_id(self, obj):
+        return self._shared.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, settings, context):
+        super().__init__(file)
+        self._shared = {_SETTINGS: settings, _CONTEXT: context}
+
+    def persistent_load(self, pid):
+        return self._shared[pid]
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+class ArticleCache:
+    """One pickle per article under `root`, and an index of source stamps."""
+
+    def __init__(self, root: str, generator, config_key: str):
+        self.root = Path(root, "articles")
+        self.generator = generator
+        self.config_key = config_key
+        self.old: dict[str, list] = {}
+        self.new: dict[str, list] = {}
+        self.hits = 0
+        try:
+            data = json.loads((self.root / "index.json").read_text(encoding="utf-8"))
+            if data.get("config") == config_key:
+                self.old = data["articles"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            self.old = {}
+
+    def _source(self, rel: str) -> str:
+        return os.path.join(self.generator.path, rel)
+
+    def will_serve(self, path: str) -> bool:
+        """Whether `path` (absolute) has a stored article with the same stamp."""
+        rel = os.path.relpath(path, self.generator.path)
+        entry = self.old.get(rel)
+        return bool(entry) and entry[0] == _stamp(path)
+
+    def get(self, rel: str, default=None):
+        """`get_cached_data` for the article generator."""
+        entry = self.old.get(rel)
+        stamp = _stamp(self._source(rel))
+        if not entry or stamp is None or entry[0] != stamp:
+            return default
+        try:
+            raw = (self.root / entry[1]).read_bytes()
+            article = _Unpickler(
+                io.BytesIO(raw), self.generator.settings, self.generator.context
+            ).load()
+        except Exception as e:  # a damaged or outdated entry: read the source instead
+            log.debug("fastbuild: stored article %s not usable (%s)", rel, e)
+            return default
+        self.new[rel] = entry
+        self.hits += 1
+        return article
+
+    def put(self, rel: str, article) -> None:
+        """`cache_data` for the article generator: store what Pelican just made."""
+        stamp = _stamp(self._source(rel))
+        if stamp is None or _in_future(article):
+            return
+        name = hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest() + ".pickle"  # noqa: S324
+        buffer = io.BytesIO()
+        try:
+            _Pickler(buffer, self.generator.settings, self.generator.context).dump(article)
+        except Exception as e:  # something a plugin attached cannot be stored
+            log.debug("fastbuild: article %s not stored (%s)", rel, e)
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / f"{name}.{os.getpid()}.tmp"
+            tmp.write_bytes(buffer.getvalue())
+            os.replace(tmp, self.root / name)
+        except OSError as e:
+            log.warning("fastbuild: cannot store article %s: %s", rel, e)
+            return
+        self.new[rel] = [stamp, name]
+
+    def save(self) -> None:
+        """Write the index of this build's articles; delete entries no source uses."""
+        if self.new == self.old:
+            return
+        used = {entry[1] for entry in self.new.values()}
+        for entry in self.old.values():
+            if entry[1] not in used:
+                (self.root / entry[1]).unlink(missing_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / f"index.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps({"config": self.config_key, "articles": self.new}), "utf-8")
+            os.replace(tmp, self.root / "index.json")
+        except OSError as e:
+            log.warning("fastbuild: cannot save the article index in %s: %s", self.root, e)
+
+
+def _in_future(article) -> bool:
+    date = getattr(article, "date", None)
+    if not isinstance(date, dt.datetime):
+        return False
+    now = dt.datetime.now(date.tzinfo) if date.tzinfo else dt.datetime.now()
+    return date > now
