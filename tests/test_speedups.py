@@ -86,3 +86,47 @@ def test_relative_source_path_matches_pelican(active, tmp_path):
     assert article.get_relative_source_path() == want  # remembered
     other = str(tmp_path / "pages" / "b.md")
     assert article.get_relative_source_path(other) == "pages/b.md"
+
+
+def _posts(count: int) -> list[Article]:
+    settings = dict(DEFAULT_CONFIG, PATH="/site")
+    posts = []
+    for i in range(count):
+        date = SafeDatetime(2020 + i % 3, 1 + i % 4, 1 + i % 5, 10, i % 60)
+        meta = {"title": f"P{i}", "date": date, "slug": f"p{i}"}
+        posts.append(Article(f"<p>{i}</p>", metadata=meta, settings=settings))
+    return posts
+
+
+def test_period_archives_match_pelicans(active):
+    posts = _posts(40)
+    newest_first = sorted(posts, key=lambda p: p.date, reverse=True)
+    by_title = sorted(posts, key=lambda p: p.title)
+    settings = dict(
+        DEFAULT_CONFIG,
+        YEAR_ARCHIVE_SAVE_AS="{date:%Y}/index.html",
+        YEAR_ARCHIVE_URL="{date:%Y}/",
+        MONTH_ARCHIVE_SAVE_AS="{date:%Y}/{date:%m}/index.html",
+        MONTH_ARCHIVE_URL="{date:%Y}/{date:%m}/",
+        DAY_ARCHIVE_SAVE_AS="{date:%Y}/{date:%m}/{date:%d}/index.html",
+        DAY_ARCHIVE_URL="",
+    )
+    ours = speedups._period_archives(None, newest_first, by_title, settings)
+    pelicans = speedups._original_period_archives(None, newest_first, by_title, settings)
+    assert set(ours) == {"year", "month", "day"} == set(pelicans)
+    for granularity in ours:
+        assert len(ours[granularity]) == len(pelicans[granularity]) > 1
+        for mine, theirs in zip(ours[granularity], pelicans[granularity], strict=True):
+            assert list(mine) == list(theirs)  # same keys, same order
+            for key in mine:
+                if key in ("dates", "articles"):
+                    assert [id(p) for p in mine[key]] == [id(p) for p in theirs[key]]
+                else:
+                    assert mine[key] == theirs[key]
+
+
+def test_listing_members_answer_by_identity():
+    posts = _posts(5)
+    members = speedups._Members(posts[1:3])
+    assert members == posts[1:3] and isinstance(members, list)
+    assert [p in members for p in posts] == [False, True, True, False, False]

@@ -7,17 +7,42 @@ Pelican's own code.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import locale
 import re
+from collections import defaultdict
+from itertools import groupby
 
-from pelican import contents, readers, utils
+from pelican import contents, generators, readers, utils
 from pelican.utils import SafeDatetime
 
-_original_relative_source_path = contents.Content.get_relative_source_path
-_original_date_processor = readers.METADATA_PROCESSORS["date"]
-_original_strftime = utils.strftime
-_original_url_setting = contents.Content.get_url_setting
+
+def _pelicans(function):
+    """Pelican's own function, also when this module was loaded (and patched) before."""
+    return getattr(function, "pelicans", function)
+
+
+def _replaces(original):
+    """Mark a replacement with the Pelican function it stands in for."""
+
+    def mark(function):
+        function.pelicans = original
+        return function
+
+    return mark
+
+
+_Articles = generators.ArticlesGenerator
+_original_relative_source_path = _pelicans(contents.Content.get_relative_source_path)
+_original_date_processor = _pelicans(readers.METADATA_PROCESSORS["date"])
+_original_strftime = _pelicans(utils.strftime)
+_original_url_setting = _pelicans(contents.Content.get_url_setting)
+_original_period_archives = _pelicans(_Articles._build_period_archives)
+_original_listings = {
+    name: _pelicans(getattr(_Articles, name))
+    for name in ("generate_tags", "generate_categories", "generate_authors")
+}
 _active = False
 _frozen = False  # every document is final: its URLs can be remembered
 _relative: dict[tuple[str, str], str] = {}
@@ -28,6 +53,7 @@ _urls: dict[tuple[int, str], tuple[object, str]] = {}
 _PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
 
 
+@_replaces(_original_relative_source_path)
 def _relative_source_path(self, source_path=None):
     """Content.get_relative_source_path, remembered per (PATH, source path)."""
     if not _active:
@@ -42,6 +68,7 @@ def _relative_source_path(self, source_path=None):
     return hit
 
 
+@_replaces(_original_strftime)
 def _strftime(date, date_format):
     """pelican.utils.strftime (URLs, `locale_date`), remembered per date, zone,
     format and locale."""
@@ -64,6 +91,7 @@ def _strftime(date, date_format):
     return hit
 
 
+@_replaces(_original_url_setting)
 def _url_setting(self, key: str) -> str:
     """Content.get_url_setting (`url`, `save_as`, ...), remembered per document once
     every generator has finished its context: nothing changes a post or page after that.
@@ -76,6 +104,83 @@ def _url_setting(self, key: str) -> str:
     return hit[1]
 
 
+class _Members(list):
+    """A list of posts that answers `post in members` by identity in O(1).
+
+    Pelican's tag, category and author pages pick each listing's posts in date order
+    with `[a for a in self.dates if a in articles]`: with a plain list that is
+    quadratic in the number of posts."""
+
+    def __init__(self, items):
+        super().__init__(items)
+        self._ids = {id(x) for x in items}
+
+    def __contains__(self, item):
+        return id(item) in self._ids
+
+
+def _fast_listing(name):
+    original = _original_listings[name]
+    attr = name.removeprefix("generate_")
+
+    def generate(self, write):
+        if not _active:
+            return original(self, write)
+        groups = getattr(self, attr)
+        if isinstance(groups, dict):
+            fast = {key: _Members(posts) for key, posts in groups.items()}
+        else:
+            fast = [(key, _Members(posts)) for key, posts in groups]
+        setattr(self, attr, fast)
+        try:
+            return original(self, write)
+        finally:
+            setattr(self, attr, groups)
+
+    generate.__doc__ = original.__doc__
+    generate.pelicans = original
+    return generate
+
+
+_DEPTH = {"year": 1, "month": 2, "day": 3}
+
+
+@_replaces(_original_period_archives)
+def _period_archives(self, sorted_articles, articles, settings):
+    """ArticlesGenerator._build_period_archives, linear in the number of posts: the
+    year, month and day archives with each period's posts in both orders."""
+    if not _active:
+        return _original_period_archives(self, sorted_articles, articles, settings)
+    archives = defaultdict(list)
+    for granularity, depth in _DEPTH.items():
+        save_as = settings[f"{granularity.upper()}_ARCHIVE_SAVE_AS"]
+        url = settings[f"{granularity.upper()}_ARCHIVE_URL"]
+        if not save_as:
+            continue
+
+        def period_of(post, depth=depth):
+            return (post.date.year, post.date.month, post.date.day)[:depth]
+
+        for period, group in groupby(sorted_articles, key=period_of):
+            dates = list(group)
+            members = {id(post) for post in dates}
+            first = dates[0].date
+            entry = {
+                "dates": dates,
+                "articles": [post for post in articles if id(post) in members],
+                "save_as": save_as.format(date=first),
+                "url": url.format(date=first),
+            }
+            if depth == 1:
+                entry["period"] = (period[0],)
+            else:
+                month = calendar.month_name[period[1]]
+                entry["period"] = (period[0], month, *period[2:])
+            entry["period_num"] = tuple(period)
+            archives[granularity].append(entry)
+    return archives
+
+
 def activate(on: bool) -> None:
     """Use the memoised helpers in this build (on) or Pelican's own (off)."""
     global _active
@@ -85,6 +190,9 @@ def activate(on: bool) -> None:
     _formatted.clear()
     contents.Content.get_relative_source_path = _relative_source_path
     contents.Content.get_url_setting = _url_setting
+    _Articles._build_period_archives = _period_archives
+    for name in _original_listings:
+        setattr(_Articles, name, _fast_listing(name))
     utils.strftime = _strftime  # SafeDatetime.strftime looks it up here
 
 
