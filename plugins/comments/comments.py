@@ -27,6 +27,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -288,14 +289,27 @@ def _count(comments: list[dict]) -> int:
     return sum(1 + _count(c["replies"]) for c in comments)
 
 
-def comments_for(article, conf: dict, static_dir: Path) -> dict:
-    """`article.comments` for one post."""
+def _json_files(folder: Path) -> set[str]:
+    """Names of the JSON files in folder (none if it does not exist)."""
+    try:
+        return {entry.name for entry in os.scandir(folder) if entry.name.endswith(".json")}
+    except OSError:
+        return set()
+
+
+def comments_for(article, conf: dict, static_dir: Path, present: set[str] | None = None) -> dict:
+    """`article.comments` for one post; `present` (names of the JSON files in
+    static_dir, listed once per build) saves looking for files that are not there."""
     settings = article.settings
     switch = str(article.metadata.get("comments", "on")).strip().lower()
     enabled = switch not in ("off", "no", "false", "closed", "0")
     url = f"{_site_url(settings)}/{article.url}"
     title = str(article.title)
-    static, source = load_static_comments(static_dir / f"{article.slug}.json", settings)
+    name = f"{article.slug}.json"
+    if present is None or name in present:
+        static, source = load_static_comments(static_dir / name, settings)
+    else:
+        static, source = [], ""
     provider = conf["effective_provider"] if enabled else "none"
     return {
         "provider": provider,
@@ -324,8 +338,9 @@ def attach_comments(generator) -> None:
         + list(generator.drafts)
         + list(generator.drafts_translations)
     )
+    present = _json_files(static_dir)
     for article in articles:
-        article.comments = comments_for(article, conf, static_dir)
+        article.comments = comments_for(article, conf, static_dir, present)
     slugs = {a.slug for a in articles} | {
         a.slug for a in getattr(generator, "email_only_articles", []) or []
     }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -183,13 +184,20 @@ def attach_replies(generator):
     """article_generator_finalized: put threaded replies and reply links on each article."""
     conf = get_settings(generator.settings)
     folder = Path(generator.settings.get("DATA_PATH", "data")) / conf["REPLIES_DIR"]
+    try:  # listed once: most posts have no replies file
+        present = {e.name for e in os.scandir(folder) if e.is_file()}
+    except OSError:
+        present = set()
     for article in generator.articles:
-        path = folder / f"{article.slug}.json"
-        data = load(path) if path.is_file() else {}
+        name = f"{article.slug}.json"
+        data = load(folder / name) if name in present else {}
         post_id = getattr(article, "post_id", None)
         if data.get("post_id") and post_id and data["post_id"] != post_id:
             log.warning(
-                "replies: %s belongs to post %s, not %s; ignored", path, data["post_id"], post_id
+                "replies: %s belongs to post %s, not %s; ignored",
+                folder / name,
+                data["post_id"],
+                post_id,
             )
             data = {}
         replies = data.get("replies") if isinstance(data.get("replies"), list) else []
