@@ -1,0 +1,350 @@
+"""FastWriter: queues every page, renders only the stale ones, in forked processes,
+and writes only bytes that changed; FlushPoint renders the queue at the right moment."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+import os
+import traceback
+from pathlib import Path
+
+from pelican import signals
+from pelican.contents import Content
+from pelican.paginator import Paginator
+from pelican.utils import get_relative_path, path_to_url, sanitised_join
+from pelican.writers import FileOverwriteFailedError, Writer
+
+from .config import _MIN_PARALLEL, VERSION, get_settings
+from .fingerprints import _FULL_NAMES, Fingerprints, _site_fingerprint, _Unstable
+
+log = logging.getLogger(__name__)
+
+
+class _Job:
+    __slots__ = ("context", "fingerprint", "kwargs", "local_siteurl", "name", "override", "path",
+                 "relative_urls", "siteurl", "template")  # fmt: skip
+
+    def __init__(self, **values):
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    def localcontext(self) -> dict:
+        local = self.context.copy()
+        local["localsiteurl"] = self.local_siteurl
+        if self.relative_urls:
+            local["SITEURL"] = self.local_siteurl
+        local["output_file"] = self.name
+        local.update(self.kwargs)
+        return local
+
+
+class FastWriter(Writer):
+    """Queues pages, renders only the stale ones, in parallel, writing changed bytes."""
+
+    def __init__(self, output_path, settings=None):
+        super().__init__(output_path, settings=settings)
+        self.conf = get_settings(self.settings)
+        self._jobs: list[_Job] = []
+        self._shared = None  # the generators' shared context (Content objects read it)
+        self._flushed = False
+        self._fp = Fingerprints()
+        self._site_fp = None
+        self._state_path = Path(self.conf["FASTBUILD_CACHE_PATH"], "output-state.json")
+        self._old = self._load_state()
+        self._new: dict[str, list] = {}
+        self.rendered = 0
+        self.skipped = 0
+        self._dirs: set[str] = set()
+
+    # state of the last build: relative path -> [fingerprint, size, mtime_ns, sha1]
+    def _load_state(self) -> dict:
+        if not (self.conf["FASTBUILD_INCREMENTAL"] or self.conf["FASTBUILD_SKIP_UNCHANGED"]):
+            return {}
+        try:
+            data = json.loads(self._state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            return {}
+        self._fp.parsed = data.get("templates", {})  # valid for any output folder
+        if data.get("output_path") != os.path.abspath(self.output_path):
+            return {}
+        return data.get("files", {})
+
+    def _save_state(self) -> None:
+        if not (self.conf["FASTBUILD_INCREMENTAL"] or self.conf["FASTBUILD_SKIP_UNCHANGED"]):
+            return
+        data = {
+            "version": VERSION,
+            "output_path": os.path.abspath(self.output_path),
+            "last_build": {"rendered": self.rendered, "not_rendered": self.skipped},
+            "files": self._new,
+            "templates": self._fp.parsed_used,
+        }
+        try:
+            self._state_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, self._state_path)
+        except OSError as e:
+            log.warning("fastbuild: cannot save build state %s: %s", self._state_path, e)
+
+    def _claim(self, path: str, override: bool) -> bool:
+        """Pelican's overwrite rules; False when this write must be dropped."""
+        if path in self._overridden_files:
+            if override:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{path}" a second time (was previously overwritten)'
+                )
+            log.info('Skipping "%s", not overwriting', path)
+            return False
+        if path in self._written_files:
+            if not override:
+                raise FileOverwriteFailedError(
+                    f'Failed to overwrite "{path}" as Pelican has already written to it '
+                    "previously (set `override=True` if intended)"
+                )
+            log.info('Overwriting "%s"', path)
+        if override:
+            self._overridden_files.add(path)
+        self._written_files.add(path)
+        return True
+
+    def write_file(
+        self,
+        name,
+        template,
+        context,
+        relative_urls=False,
+        paginated=None,
+        template_name=None,
+        override_output=False,
+        url=None,
+        **kwargs,
+    ):
+        if not name:
+            return
+        if paginated is None:
+            paginated = {k: v for k, v in kwargs.items() if k in ("articles", "dates")}
+        pages = [(name, kwargs)]
+        if paginated and template_name in self.settings["PAGINATED_TEMPLATES"]:
+            per_page = (
+                self.settings["PAGINATED_TEMPLATES"][template_name]
+                or self.settings["DEFAULT_PAGINATION"]
+            )
+            paginators = {
+                key: Paginator(name, url, objects, self.settings, per_page)
+                for key, objects in paginated.items()
+            }
+            count = next(iter(paginators.values())).num_pages
+            pages = []
+            for number in range(1, count + 1):
+                page_kwargs = dict(kwargs)
+                for key, paginator in paginators.items():
+                    page = paginator.page(number)
+                    page_kwargs[f"{key}_paginator"] = paginator
+                    page_kwargs[f"{key}_page"] = page
+                    page_kwargs[f"{key}_previous_page"] = (
+                        paginator.page(number - 1) if number > 1 else None
+                    )
+                    page_kwargs[f"{key}_next_page"] = (
+                        paginator.page(number + 1) if number < count else None
+                    )
+                pages.append((page.save_as, page_kwargs))
+        for save_as, page_kwargs in pages:
+            self._queue(save_as, template, context, page_kwargs, relative_urls, override_output)
+        if self._flushed:  # written after the flush point: render right away
+            self.flush()
+
+    def _queue(self, name, template, context, kwargs, relative_urls, override):
+        path = sanitised_join(self.output_path, name)
+        for key in ("article", "page"):
+            if isinstance(kwargs.get(key), Content):
+                self._shared = kwargs[key]._context
+        if self._shared is None:
+            self._shared = context
+        # Pelican sets localsiteurl in the context before each render, and Content
+        # objects read it from the shared context to make their links: remember the
+        # values this page would have seen, to restore them when it is rendered.
+        if relative_urls:
+            local_siteurl = path_to_url(get_relative_path(name))
+        else:
+            local_siteurl = context.get("localsiteurl", None)
+        if local_siteurl:
+            context["localsiteurl"] = local_siteurl
+        job = _Job(
+            name=name, template=template, context=context, kwargs=kwargs,
+            relative_urls=relative_urls, override=override, path=path, fingerprint=None,
+            local_siteurl=local_siteurl, siteurl=self._shared.get("localsiteurl"),
+        )  # fmt: skip
+        if not self._claim(path, override):
+            self._signal(job)
+            return
+        self._jobs.append(job)
+
+    def _fingerprint(self, job: _Job) -> str | None:
+        names = self._fp.template_variables(job.template)
+        if names is None:
+            names = set(job.context) | set(job.kwargs)
+        h = hashlib.sha1(self._site_fp.encode())  # noqa: S324
+        h.update(
+            repr(
+                (job.template.name, job.name, job.relative_urls, job.siteurl, job.local_siteurl)
+            ).encode()
+        )
+        try:
+            for var in sorted(names):
+                if var in ("output_file", "SITEURL", "localsiteurl"):
+                    continue  # follow from the name and relative_urls above
+                if var in job.kwargs:
+                    value = job.kwargs[var]
+                elif var in job.context:
+                    value = job.context[var]
+                else:
+                    continue
+                h.update(var.encode())
+                h.update(self._fp.value(value, var in _FULL_NAMES).encode())
+        except _Unstable as e:
+            log.debug("fastbuild: %s always re-rendered (%s)", job.name, e)
+            return None
+        return h.hexdigest()
+
+    def _signal(self, job: _Job) -> None:
+        if bool(signals.content_written.receivers):
+            signals.content_written.send(job.path, context=job.localcontext())
+
+    def _process(self, job: _Job, shared_context) -> list:
+        """Render one page unless its fingerprint says it is up to date.
+
+        Returns [relative path, state entry, 1 if rendered else 0]."""
+        rel = os.path.relpath(job.path, self.output_path)
+        old = self._old.get(rel)
+        fingerprint = self._fingerprint(job) if self.conf["FASTBUILD_INCREMENTAL"] else None
+        if fingerprint and old and old[0] == fingerprint and _same_file(job.path, old):
+            return [rel, old, 0]
+        shared_context["localsiteurl"] = job.siteurl
+        data = job.template.render(job.localcontext()).encode("utf-8")
+        sha = hashlib.sha1(data).hexdigest()  # noqa: S324
+        same = self.conf["FASTBUILD_SKIP_UNCHANGED"] and old and old[3] == sha
+        if not (same and _same_file(job.path, old)):
+            folder = os.path.dirname(job.path)
+            if folder not in self._dirs:
+                os.makedirs(folder, exist_ok=True)
+                self._dirs.add(folder)
+            with open(job.path, "wb") as f:
+                f.write(data)
+            log.info('Writing "%s"', job.path)
+        st = os.stat(job.path)
+        return [rel, [fingerprint, st.st_size, st.st_mtime_ns, sha], 1]
+
+    def flush(self) -> None:
+        """Render every queued page (split across processes) and save the state."""
+        jobs, self._jobs = self._jobs, []
+        self._flushed = True
+        if jobs:
+            shared = self._shared if self._shared is not None else {}
+            final_siteurl = shared.get("localsiteurl")
+            if self.conf["FASTBUILD_INCREMENTAL"] and self._site_fp is None:
+                self._fp.listed_attrs = self._fp.theme_attributes(jobs[0].template.environment)
+                # once, before forking, so every process shares it
+                self._site_fp = _site_fingerprint(
+                    self.settings, shared or jobs[0].context, jobs[0].template.environment
+                )
+            procs = min(self.conf["FASTBUILD_WORKERS"], len(jobs) // _MIN_PARALLEL or 1)
+            if not self.conf["FASTBUILD_PARALLEL_WRITE"]:
+                procs = 1
+            if procs > 1 and self.conf["FASTBUILD_INCREMENTAL"]:
+                # Digest the site-wide lists (all posts, tags, ...) once here, so the
+                # forked processes inherit them instead of each computing them again.
+                warmed = set()
+                for job in jobs:
+                    if job.template.name not in warmed:
+                        warmed.add(job.template.name)
+                        self._fingerprint(job)
+            results = self._split(jobs, procs, shared)
+            shared["localsiteurl"] = final_siteurl
+            for rel, entry, rendered in results:
+                self._new[rel] = entry
+                self.rendered += rendered
+                self.skipped += 1 - rendered
+            for job in jobs:
+                self._signal(job)
+        log.info(
+            "fastbuild: %d pages rendered, %d unchanged pages not rendered",
+            self.rendered,
+            self.skipped,
+        )
+        self._save_state()
+
+    def _split(self, jobs, procs, shared) -> list:
+        children = []
+        if procs > 1:
+            # Keep the collector from touching (and so copying) every inherited object
+            # in the forked processes: memory shared with the parent stays shared.
+            gc.freeze()
+        for index in range(1, procs):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child: render its share, report, leave without cleanup
+                gc.disable()
+                os.close(read_end)
+                status = 0
+                try:
+                    payload = {"ok": [self._process(j, shared) for j in jobs[index::procs]]}
+                except BaseException:
+                    payload = {"error": traceback.format_exc()}
+                    status = 1
+                with os.fdopen(write_end, "w", encoding="utf-8") as out:
+                    json.dump(payload, out)
+                os._exit(status)
+            os.close(write_end)
+            children.append((pid, read_end))
+        error = None
+        try:
+            results = [self._process(j, shared) for j in jobs[0::procs]]
+        except BaseException as e:
+            error = e
+            results = []
+        failures = []
+        for pid, read_end in children:
+            with os.fdopen(read_end, encoding="utf-8") as inp:
+                raw = inp.read()
+            os.waitpid(pid, 0)
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                payload = {"error": "worker process died without a report"}
+            if "error" in payload:
+                failures.append(payload["error"])
+            else:
+                results.extend(payload["ok"])
+        if procs > 1:
+            gc.unfreeze()
+        if error is not None:
+            raise error
+        if failures:
+            raise RuntimeError("fastbuild: rendering failed in a worker process:\n" + failures[0])
+        return results
+
+
+def _same_file(path, entry) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return st.st_size == entry[1] and st.st_mtime_ns == entry[2]
+
+
+class FlushPoint:
+    """A do-nothing generator placed after the others: queued pages are rendered here,
+    before the static files are copied and before `finalized` plugins run."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def generate_output(self, writer) -> None:
+        if isinstance(writer, FastWriter):
+            writer.flush()
