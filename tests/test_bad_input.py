@@ -168,21 +168,22 @@ def test_broken_pages_are_reported_too(tmp_path):
     assert not (out / "untitled").exists()
 
 
-def test_files_that_passed_are_remembered_and_a_new_break_is_still_caught(tmp_path):
+def test_a_file_broken_after_it_was_stored_is_still_caught(tmp_path):
     fine = textwrap.dedent(GOOD).lstrip().replace("A perfectly good post", "Another post")
     content = _content_with(tmp_path, "fine", fine.encode())
     build_site(tmp_path, content=content)
-    state = tmp_path / "cache" / "content-checks.json"
-    passed = json.loads(state.read_text())["passed"]
-    assert sorted(os.path.basename(p) for p in passed) == ["fine.md", "good.md"]
-    for path, (size, mtime_ns) in passed.items():
-        assert [os.stat(path).st_size, os.stat(path).st_mtime_ns] == [size, mtime_ns]
+    index = tmp_path / "cache" / "fastbuild" / "articles" / "index.json"
+    stored = json.loads(index.read_text())["articles"]
+    assert sorted(os.path.basename(p) for p in stored) == ["fine.md", "good.md"]
+    for rel, (stamp, _name) in stored.items():
+        st = os.stat(content / rel)
+        assert [st.st_size, st.st_mtime_ns] == stamp
 
-    # Broken after it passed once: caught, named, and the rest still builds.
+    # Broken after it was stored: caught, named, and the rest still builds.
     (content / "posts" / "fine.md").write_bytes(b"Title: Fine\nDate: 2010-05-05\n\n\xe9t\xe9\n")
     out = build_site(tmp_path, content=content)
     lines = _problems(build_site.last_logs, "fine.md")
     assert len(lines) == 1 and "not valid UTF-8" in lines[0].getMessage()
     assert (out / "2010/05/a-perfectly-good-post/index.html").is_file()
-    passed = json.loads(state.read_text())["passed"]
-    assert sorted(os.path.basename(p) for p in passed) == ["good.md"]
+    stored = json.loads(index.read_text())["articles"]
+    assert sorted(os.path.basename(p) for p in stored) == ["good.md"]

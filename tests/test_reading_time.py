@@ -38,7 +38,7 @@ def _minutes_on_page(out, slug: str) -> str:
     return " ".join(meta.split())
 
 
-def test_counts_are_cached_and_recounted_only_when_the_text_changes(tmp_path, monkeypatch):
+def test_words_are_counted_again_only_when_the_text_changes(tmp_path, monkeypatch):
     content = tmp_path / "content"
     post = write_post(
         content,
@@ -53,34 +53,35 @@ def test_counts_are_cached_and_recounted_only_when_the_text_changes(tmp_path, mo
     )
     out = build_site(tmp_path, content=content)
     assert "2 min read" in _minutes_on_page(out, "long-read")
-    cache = json.loads((tmp_path / "cache" / "reading_time.json").read_text())
-    assert list(cache["words"].values()) == [460]
 
-    # Unchanged text: the count comes from the cache, nothing is parsed.
-    def must_not_count(html):
-        raise AssertionError("counted again although the text did not change")
+    counted = []
+    original = reading_time.count_words
 
-    monkeypatch.setattr(reading_time, "count_words", must_not_count)
+    def spy(html):
+        counted.append(html)
+        return original(html)
+
+    monkeypatch.setattr(reading_time, "count_words", spy)
+    # Unchanged text: the stored article (fastbuild) keeps its count, nothing is parsed ...
     build_site(tmp_path, content=content)
+    assert counted == []
+    # ... which the spy would see if the article were made again.
+    build_site(tmp_path / "nocache", content=content, FASTBUILD_ARTICLE_CACHE=False)
+    assert len(counted) == 1
 
-    # Changed text: counted again, and the stale entry is dropped.
-    monkeypatch.undo()
+    # Changed text: counted again.
     post.write_text(post.read_text().replace(WORDS_460, "just a few words now"))
     out = build_site(tmp_path, content=content)
     assert "1 min read" in _minutes_on_page(out, "long-read")
-    cache = json.loads((tmp_path / "cache" / "reading_time.json").read_text())
-    assert list(cache["words"].values()) == [5]
+    assert len(counted) == 2 and "just a few words now" in counted[-1]
 
 
-def test_cache_can_be_switched_off_and_a_broken_cache_is_ignored(tmp_path):
+def test_a_broken_article_store_is_ignored(tmp_path):
     content = tmp_path / "content"
     write_post(content, "p.md", "Title: P\nDate: 2020-01-02\nSlug: p\n\nOne two three.\n")
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "reading_time.json").write_text("{not json")
+    store = tmp_path / "cache" / "fastbuild" / "articles"
+    store.mkdir(parents=True)
+    (store / "index.json").write_text("{not json")
     out = build_site(tmp_path, content=content)
     assert "1 min read" in _minutes_on_page(out, "p")
-    assert json.loads((tmp_path / "cache" / "reading_time.json").read_text())["words"]
-
-    off = tmp_path / "off"
-    build_site(off, content=content, READING_TIME_CACHE=False)
-    assert not (off / "cache" / "reading_time.json").exists()
+    assert json.loads((store / "index.json").read_text())["articles"]

@@ -13,17 +13,12 @@ or page, it is checked for the usual mistakes:
 
 Each problem is logged once at ERROR level (so `invoke check` fails) and the
 file is skipped quietly: the rest of the site builds as usual.
-
-The checks made on the raw bytes (empty, UTF-8, Date) are remembered for files that
-passed them, by size and modification time, in CACHE_PATH/content-checks.json: a
-rebuild reads an unchanged file only once (through its reader).
 """
 
 from __future__ import annotations
 
 import datetime
 import glob
-import json
 import logging
 import os
 import re
@@ -147,73 +142,18 @@ def problem_in_metadata(path: str, metadata: dict, settings) -> str | None:
     return None
 
 
-_CHECKED_VERSION = "1"  # bump when problem_before_reading finds something new
-
-
-class _Passed:
-    """Files whose raw bytes passed the checks: path -> [size, mtime_ns]."""
-
-    def __init__(self, cache_path: str | None):
-        self.path = os.path.join(cache_path, "content-checks.json") if cache_path else None
-        self.old: dict = {}
-        self.new: dict = {}
-        if self.path:
-            try:
-                with open(self.path, encoding="utf-8") as f:
-                    data = json.load(f)
-                if data.get("version") == _CHECKED_VERSION:
-                    self.old = data["passed"]
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                self.old = {}
-
-    def save(self) -> None:
-        if not self.path or self.new == self.old:
-            return
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump({"version": _CHECKED_VERSION, "passed": self.new}, f)
-            os.replace(tmp, self.path)
-        except OSError as e:
-            log.warning("content_checks: cannot save %s: %s", self.path, e)
-
-
-_passed: dict[str, _Passed] = {}  # per CACHE_PATH, for the build in progress
-
-
-def _passed_for(settings) -> _Passed:
-    cache_path = settings.get("CACHE_PATH") or ""
-    if cache_path not in _passed:
-        _passed[cache_path] = _Passed(cache_path or None)
-    return _passed[cache_path]
-
-
-def _stat(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 class CheckedReaderMixin:
     """Checks the file around the wrapped reader's own `read`."""
 
     def read(self, source_path):
-        passed = _passed_for(self.settings)
-        stat = _stat(source_path)
-        if stat is None or passed.old.get(source_path) != stat:
-            try:
-                with open(source_path, "rb") as f:
-                    raw = f.read()
-            except OSError as e:
-                return "", report(source_path, f"could not be opened: {e.strerror or e}")
-            problem = problem_before_reading(source_path, raw, self.settings)
-            if problem:
-                return "", report(source_path, problem)
-        if stat is not None:
-            passed.new[source_path] = stat
+        try:
+            with open(source_path, "rb") as f:
+                raw = f.read()
+        except OSError as e:
+            return "", report(source_path, f"could not be opened: {e.strerror or e}")
+        problem = problem_before_reading(source_path, raw, self.settings)
+        if problem:
+            return "", report(source_path, problem)
         try:
             content, metadata = super().read(source_path)
         except Exception as e:  # a reader crash must never stop the build
@@ -279,21 +219,7 @@ def screen_pages(generator) -> None:
     _screen(generator, "PAGE_PATHS", "PAGE_EXCLUDES")
 
 
-def start_build(pelican_obj) -> None:
-    """initialized receiver: forget what an earlier build in this process checked."""
-    _passed.clear()
-
-
-def save_passed(pelican_obj) -> None:
-    """finalized receiver: remember which files passed, for the next build."""
-    for passed in _passed.values():
-        passed.save()
-    _passed.clear()
-
-
 def register():
-    signals.initialized.connect(start_build)
-    signals.finalized.connect(save_passed)
     signals.readers_init.connect(wrap_readers)
     # Connected before later plugins' receivers, so they run first.
     signals.article_generator_init.connect(screen_articles)
