@@ -25,6 +25,8 @@ import os
 import pickle
 from pathlib import Path
 
+from .files import read_json, write_atomic
+
 log = logging.getLogger(__name__)
 
 _SETTINGS, _CONTEXT = "settings", "context"
@@ -66,26 +68,29 @@ class ArticleCache:
         self.old: dict[str, list] = {}
         self.new: dict[str, list] = {}
         self.hits = 0
-        try:
-            data = json.loads((self.root / "index.json").read_text(encoding="utf-8"))
-            if data.get("config") == config_key:
-                self.old = data["articles"]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            self.old = {}
+        self._stamps: dict[str, list[int] | None] = {}  # taken once per build
+        data = read_json(self.root / "index.json") or {}
+        if data.get("config") == config_key and isinstance(data.get("articles"), dict):
+            self.old = data["articles"]
 
     def _source(self, rel: str) -> str:
         return os.path.join(self.generator.path, rel)
+
+    def _stamp(self, rel: str) -> list[int] | None:
+        if rel not in self._stamps:
+            self._stamps[rel] = _stamp(self._source(rel))
+        return self._stamps[rel]
 
     def will_serve(self, path: str) -> bool:
         """Whether `path` (absolute) has a stored article with the same stamp."""
         rel = os.path.relpath(path, self.generator.path)
         entry = self.old.get(rel)
-        return bool(entry) and entry[0] == _stamp(path)
+        return bool(entry) and entry[0] == self._stamp(rel)
 
     def get(self, rel: str, default=None):
         """`get_cached_data` for the article generator."""
         entry = self.old.get(rel)
-        stamp = _stamp(self._source(rel))
+        stamp = self._stamp(rel)
         if not entry or stamp is None or entry[0] != stamp:
             return default
         try:
@@ -102,7 +107,7 @@ class ArticleCache:
 
     def put(self, rel: str, article) -> None:
         """`cache_data` for the article generator: store what Pelican just made."""
-        stamp = _stamp(self._source(rel))
+        stamp = self._stamp(rel)
         if stamp is None or _in_future(article):
             return
         name = hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest() + ".pickle"  # noqa: S324
@@ -112,15 +117,8 @@ class ArticleCache:
         except Exception as e:  # something a plugin attached cannot be stored
             log.debug("fastbuild: article %s not stored (%s)", rel, e)
             return
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / f"{name}.{os.getpid()}.tmp"
-            tmp.write_bytes(buffer.getvalue())
-            os.replace(tmp, self.root / name)
-        except OSError as e:
-            log.warning("fastbuild: cannot store article %s: %s", rel, e)
-            return
-        self.new[rel] = [stamp, name]
+        if write_atomic(self.root / name, buffer.getvalue(), f"the stored article {rel}"):
+            self.new[rel] = [stamp, name]
 
     def save(self) -> None:
         """Write the index of this build's articles; delete entries no source uses."""
@@ -130,13 +128,8 @@ class ArticleCache:
         for entry in self.old.values():
             if entry[1] not in used:
                 (self.root / entry[1]).unlink(missing_ok=True)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / f"index.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps({"config": self.config_key, "articles": self.new}), "utf-8")
-            os.replace(tmp, self.root / "index.json")
-        except OSError as e:
-            log.warning("fastbuild: cannot save the article index in %s: %s", self.root, e)
+        index = json.dumps({"config": self.config_key, "articles": self.new})
+        write_atomic(self.root / "index.json", index, "the article index")
 
 
 def _in_future(article) -> bool:

@@ -19,7 +19,6 @@ from pelican.urlwrappers import URLWrapper
 from .config import VERSION, _config_digest
 
 _SCALARS = (str, int, float, bool, type(None))
-_LISTED = (*_SCALARS, dt.date, URLWrapper)
 # Context names whose Content objects are rendered in full (body, summary, extras);
 # everything else (site-wide lists such as `articles` or `tags`) is fingerprinted
 # by what a listing shows: metadata, URL and the plugins' scalar attributes.
@@ -193,15 +192,11 @@ class Fingerprints:
             self._templates[key] = result
         return self._templates[key]
 
-    def template_variables(self, template) -> frozenset | None:
-        """Variables a template and everything it pulls in reads; None when a template
-        is chosen at render time (the page then depends on every variable)."""
-        name = template.name
-        if name in self._templates:
-            return self._templates[name]
-        env = template.environment
-        seen, names, todo = set(), set(), [name]
-        result = None
+    def _reachable(self, env, roots, strict: bool = True) -> list | None:
+        """Parsed (variables, references, attributes) of `roots` and every template they
+        pull in. A template that cannot be read or picks another at render time makes
+        the answer None (strict) or is left out."""
+        seen, found, todo = set(), [], list(roots)
         while todo:
             current = todo.pop()
             if current in seen:
@@ -209,29 +204,30 @@ class Fingerprints:
             seen.add(current)
             parsed = self._parse(env, current)
             if parsed is None:
-                break
-            names |= parsed[0]
+                if strict:
+                    return None
+                continue
+            found.append(parsed)
             todo.extend(parsed[1])
-        else:
-            result = frozenset(names)
-        self._templates[name] = result
-        return result
+        return found
+
+    def template_variables(self, template) -> frozenset | None:
+        """Variables a template and everything it pulls in reads; None when a template
+        is chosen at render time (the page then depends on every variable)."""
+        name = template.name
+        if name not in self._templates:
+            parsed = self._reachable(template.environment, [name])
+            self._templates[name] = (
+                None if parsed is None else frozenset().union(*(p[0] for p in parsed))
+            )
+        return self._templates[name]
 
     def theme_attributes(self, env) -> frozenset:
         """Every attribute name (and constant subscript) any template of the theme, or
         a template it pulls in, reads."""
-        names, seen = set(), set()
-        todo = [name for name in env.list_templates() if not name.startswith("!")]
-        while todo:
-            current = todo.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            parsed = self._parse(env, current)
-            if parsed is not None:
-                names |= parsed[2]
-                todo.extend(parsed[1])
-        return frozenset(names)
+        roots = [name for name in env.list_templates() if not name.startswith("!")]
+        parsed = self._reachable(env, roots, strict=False)
+        return frozenset().union(*(p[2] for p in parsed))
 
 
 def _env_signature(env) -> str:

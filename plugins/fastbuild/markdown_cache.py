@@ -23,6 +23,7 @@ from pelican.utils import pelican_open
 
 from . import speedups
 from .config import _MIN_PARALLEL, VERSION, _stable
+from .files import read_json, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,7 @@ class MarkdownCache:
         self._index = {}
         if self.root is None:
             return {}
-        try:
-            data = json.loads(self._index_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_json(self._index_path()) or {}
 
     def remember(self, path: str, stat, key: str) -> None:
         self._index[path] = [list(stat), key]
@@ -109,14 +106,7 @@ class MarkdownCache:
     def save_index(self) -> None:
         if self.root is None:
             return
-        path = self._index_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self._index), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as e:
-            log.warning("fastbuild: cannot write Markdown cache index %s: %s", path, e)
+        write_atomic(self._index_path(), json.dumps(self._index), "the Markdown cache index")
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
@@ -124,23 +114,16 @@ class MarkdownCache:
     def get(self, key: str):
         if self.root is None:
             return None
-        try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        data = read_json(self._path(key))
+        if data is None or "html" not in data or "fields" not in data:
             return None
         return data["html"], [tuple(f) for f in data["fields"]]
 
     def put(self, key: str, html: str, fields) -> None:
         if self.root is None:
             return
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"html": html, "fields": fields}), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as e:
-            log.warning("fastbuild: cannot write Markdown cache entry %s: %s", path, e)
+        entry = json.dumps({"html": html, "fields": fields})
+        write_atomic(self._path(key), entry, "the Markdown cache entry")
 
 
 class FastMarkdownReader(MarkdownReader):
@@ -186,8 +169,8 @@ class FastMarkdownReader(MarkdownReader):
         for name, kind, value in fields:
             if kind == "html":
                 out[name] = self.process_metadata(name, value)
-            elif name == "date" and len(value) == 1 and speedups.parse_date(value[0]):
-                out[name] = speedups.parse_date(value[0])
+            elif name == "date" and len(value) == 1 and (date := speedups.parse_date(value[0])):
+                out[name] = date
             elif not DUPLICATES_DEFINITIONS_ALLOWED.get(name, True):
                 if len(value) > 1:
                     log.warning(

@@ -18,6 +18,7 @@ from pelican.utils import get_relative_path, path_to_url, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from .config import _MIN_PARALLEL, VERSION, get_settings
+from .files import read_json, write_atomic
 from .fingerprints import _FULL_NAMES, Fingerprints, _site_fingerprint, _Unstable
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,8 @@ class FastWriter(Writer):
     def _load_state(self) -> dict:
         if not (self.conf["FASTBUILD_INCREMENTAL"] or self.conf["FASTBUILD_SKIP_UNCHANGED"]):
             return {}
-        try:
-            data = json.loads(self._state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict) or data.get("version") != VERSION:
+        data = read_json(self._state_path)
+        if data is None or data.get("version") != VERSION:
             return {}
         self._fp.parsed = data.get("templates", {})  # valid for any output folder
         if data.get("output_path") != os.path.abspath(self.output_path):
@@ -84,13 +82,7 @@ class FastWriter(Writer):
             "files": self._new,
             "templates": self._fp.parsed_used,
         }
-        try:
-            self._state_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, self._state_path)
-        except OSError as e:
-            log.warning("fastbuild: cannot save build state %s: %s", self._state_path, e)
+        write_atomic(self._state_path, json.dumps(data), "the build state")
 
     def _claim(self, path: str, override: bool) -> bool:
         """Pelican's overwrite rules; False when this write must be dropped."""
