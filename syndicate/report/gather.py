@@ -219,23 +219,19 @@ def gather(config, *, say: Callable[[str], None] = print, now: datetime | None =
         except Exception as e:  # an adapter that cannot load leaves its numbers out
             failed(name, e)
             services[name] = None
+    per_post = (  # channel, its numbers for one sent post, the key in the report
+        ("mailchimp", mailchimp_numbers, "email"),
+        ("mastodon", mastodon_numbers, "mastodon"),
+    )
     for post in items:
         ledger = post.get("ledger") or {}
         post["email"] = post["mastodon"] = post["bluesky"] = None
-        if services["mailchimp"] and "mailchimp" in ledger:
-            try:
-                post["email"] = mailchimp_numbers(
-                    services["mailchimp"], ledger["mailchimp"]["remote_id"]
-                )
-            except Exception as e:
-                failed(f"mailchimp: {post['slug']}", e)
-        if services["mastodon"] and "mastodon" in ledger:
-            try:
-                post["mastodon"] = mastodon_numbers(
-                    services["mastodon"], ledger["mastodon"]["remote_id"]
-                )
-            except Exception as e:
-                failed(f"mastodon: {post['slug']}", e)
+        for channel, numbers_of, key in per_post:
+            if services[channel] and channel in ledger:
+                try:
+                    post[key] = numbers_of(services[channel], ledger[channel]["remote_id"])
+                except Exception as e:
+                    failed(f"{channel}: {post['slug']}", e)
     wanted = {
         p["ledger"]["bluesky"]["remote_id"]: p for p in items if "bluesky" in p.get("ledger", {})
     }
