@@ -118,9 +118,9 @@ def share_text(conf: dict, title: str, author: str, sitename: str) -> str:
     return conf["SHARE_LINKS_TEXT"].format(title=title, author=author, sitename=sitename)
 
 
-def mastodon_page_path(settings) -> str:
+def mastodon_page_path(settings, conf: dict | None = None) -> str:
     """Site path of the Mastodon share page, without index.html where URLs are clean."""
-    page = get_settings(settings)["SHARE_LINKS_MASTODON_PAGE"]
+    page = (conf or get_settings(settings))["SHARE_LINKS_MASTODON_PAGE"]
     clean_urls = not str(settings.get("ARTICLE_URL", "")).endswith("index.html")
     if clean_urls and page.endswith("/index.html"):
         return page[: -len("index.html")]
@@ -194,7 +194,7 @@ def links_for(article) -> list[dict]:
         url=absolute_url(siteurl, article.url),
         text=text,
         siteurl=siteurl,
-        mastodon_page=mastodon_page_path(settings),
+        mastodon_page=mastodon_page_path(settings, conf),
     )
 
 
