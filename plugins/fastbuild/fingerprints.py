@@ -152,7 +152,8 @@ class Fingerprints:
                 hit = self._memo[key] = (v, f"{type(v).__name__}:{digest}")
             return hit[1]
         if isinstance(v, Page):
-            objects = self.value(list(v.object_list), full, depth + 1)
+            # not memoised: a Page and its slice of posts are made for one page only
+            objects = self._plain(list(v.object_list), full, depth + 1)
             return f"P{v.number}/{v.paginator.num_pages}:{v.save_as}:{objects}"
         if isinstance(v, Paginator):
             return f"G{v.name}:{v.num_pages}:{v.count}:{v.per_page}"

@@ -24,21 +24,52 @@ from .fingerprints import _FULL_NAMES, Fingerprints, _site_fingerprint, _Unstabl
 log = logging.getLogger(__name__)
 
 
+class _Paging:
+    """Page `number` of a paginated listing. Its variables (the Page objects for this,
+    the previous and the next page) are made each time they are asked for: a queue of
+    thousands of listing pages would otherwise hold three Page objects for each."""
+
+    __slots__ = ("number", "paginators")
+
+    def __init__(self, paginators: dict, number: int):
+        self.paginators = paginators
+        self.number = number
+
+    def variables(self, kwargs: dict) -> dict:
+        number = self.number
+        out = dict(kwargs)
+        for key, paginator in self.paginators.items():
+            out[f"{key}_paginator"] = paginator
+            out[f"{key}_page"] = paginator.page(number)
+            out[f"{key}_previous_page"] = paginator.page(number - 1) if number > 1 else None
+            out[f"{key}_next_page"] = (
+                paginator.page(number + 1) if number < paginator.num_pages else None
+            )
+        return out
+
+
 class _Job:
-    __slots__ = ("context", "fingerprint", "kwargs", "local_siteurl", "name", "override", "path",
-                 "relative_urls", "siteurl", "template")  # fmt: skip
+    __slots__ = ("base_kwargs", "context", "fingerprint", "local_siteurl", "name", "override",
+                 "paging", "path", "relative_urls", "siteurl", "template")  # fmt: skip
 
     def __init__(self, **values):
         for key, value in values.items():
             setattr(self, key, value)
 
-    def localcontext(self) -> dict:
+    @property
+    def kwargs(self) -> dict:
+        """The page's own template variables (made anew for a listing page)."""
+        if self.paging is None:
+            return self.base_kwargs
+        return self.paging.variables(self.base_kwargs)
+
+    def localcontext(self, kwargs: dict | None = None) -> dict:
         local = self.context.copy()
         local["localsiteurl"] = self.local_siteurl
         if self.relative_urls:
             local["SITEURL"] = self.local_siteurl
         local["output_file"] = self.name
-        local.update(self.kwargs)
+        local.update(self.kwargs if kwargs is None else kwargs)
         return local
 
 
@@ -121,7 +152,7 @@ class FastWriter(Writer):
             return
         if paginated is None:
             paginated = {k: v for k, v in kwargs.items() if k in ("articles", "dates")}
-        pages = [(name, kwargs)]
+        pages = [(name, None)]
         if paginated and template_name in self.settings["PAGINATED_TEMPLATES"]:
             per_page = (
                 self.settings["PAGINATED_TEMPLATES"][template_name]
@@ -131,27 +162,17 @@ class FastWriter(Writer):
                 key: Paginator(name, url, objects, self.settings, per_page)
                 for key, objects in paginated.items()
             }
-            count = next(iter(paginators.values())).num_pages
-            pages = []
-            for number in range(1, count + 1):
-                page_kwargs = dict(kwargs)
-                for key, paginator in paginators.items():
-                    page = paginator.page(number)
-                    page_kwargs[f"{key}_paginator"] = paginator
-                    page_kwargs[f"{key}_page"] = page
-                    page_kwargs[f"{key}_previous_page"] = (
-                        paginator.page(number - 1) if number > 1 else None
-                    )
-                    page_kwargs[f"{key}_next_page"] = (
-                        paginator.page(number + 1) if number < count else None
-                    )
-                pages.append((page.save_as, page_kwargs))
-        for save_as, page_kwargs in pages:
-            self._queue(save_as, template, context, page_kwargs, relative_urls, override_output)
+            first = next(iter(paginators.values()))
+            pages = [
+                (first.page(number).save_as, _Paging(paginators, number))
+                for number in range(1, first.num_pages + 1)
+            ]
+        for save_as, paging in pages:
+            self._queue(save_as, template, context, kwargs, paging, relative_urls, override_output)
         if self._flushed:  # written after the flush point: render right away
             self.flush()
 
-    def _queue(self, name, template, context, kwargs, relative_urls, override):
+    def _queue(self, name, template, context, kwargs, paging, relative_urls, override):
         path = sanitised_join(self.output_path, name)
         for key in ("article", "page"):
             if isinstance(kwargs.get(key), Content):
@@ -168,7 +189,7 @@ class FastWriter(Writer):
         if local_siteurl:
             context["localsiteurl"] = local_siteurl
         job = _Job(
-            name=name, template=template, context=context, kwargs=kwargs,
+            name=name, template=template, context=context, base_kwargs=kwargs, paging=paging,
             relative_urls=relative_urls, override=override, path=path, fingerprint=None,
             local_siteurl=local_siteurl, siteurl=self._shared.get("localsiteurl"),
         )  # fmt: skip
@@ -177,10 +198,10 @@ class FastWriter(Writer):
             return
         self._jobs.append(job)
 
-    def _fingerprint(self, job: _Job) -> str | None:
+    def _fingerprint(self, job: _Job, kwargs: dict) -> str | None:
         names = self._fp.template_variables(job.template)
         if names is None:
-            names = set(job.context) | set(job.kwargs)
+            names = set(job.context) | set(kwargs)
         h = hashlib.sha1(self._site_fp.encode())  # noqa: S324
         h.update(
             repr(
@@ -191,8 +212,8 @@ class FastWriter(Writer):
             for var in sorted(names):
                 if var in ("output_file", "SITEURL", "localsiteurl"):
                     continue  # follow from the name and relative_urls above
-                if var in job.kwargs:
-                    value = job.kwargs[var]
+                if var in kwargs:
+                    value = kwargs[var]
                 elif var in job.context:
                     value = job.context[var]
                 else:
@@ -214,11 +235,12 @@ class FastWriter(Writer):
         Returns [relative path, state entry, 1 if rendered else 0]."""
         rel = os.path.relpath(job.path, self.output_path)
         old = self._old.get(rel)
-        fingerprint = self._fingerprint(job) if self.conf["FASTBUILD_INCREMENTAL"] else None
+        kwargs = job.kwargs
+        fingerprint = self._fingerprint(job, kwargs) if self.conf["FASTBUILD_INCREMENTAL"] else None
         if fingerprint and old and old[0] == fingerprint and _same_file(job.path, old):
             return [rel, old, 0]
         shared_context["localsiteurl"] = job.siteurl
-        data = job.template.render(job.localcontext()).encode("utf-8")
+        data = job.template.render(job.localcontext(kwargs)).encode("utf-8")
         sha = hashlib.sha1(data).hexdigest()  # noqa: S324
         same = self.conf["FASTBUILD_SKIP_UNCHANGED"] and old and old[3] == sha
         if not (same and _same_file(job.path, old)):
@@ -255,7 +277,7 @@ class FastWriter(Writer):
                 for job in jobs:
                     if job.template.name not in warmed:
                         warmed.add(job.template.name)
-                        self._fingerprint(job)
+                        self._fingerprint(job, job.kwargs)
             results = self._split(jobs, procs, shared)
             shared["localsiteurl"] = final_siteurl
             for rel, entry, rendered in results:
