@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
+import weakref
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -13,7 +16,11 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from tests.sitebuild import build_site, write_post
+from tests.sitebuild import ROOT, build_site, write_post
+
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from feeds import feeds
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT_NS = "{http://purl.org/rss/1.0/modules/content/}"
@@ -412,3 +419,55 @@ def test_rebuild_rewrites_only_the_feeds_whose_posts_changed(tmp_path):
     clean = _build(tmp_path, "clean", SITENAME="A new name", FEEDS_CACHE=False)
     for p in feeds:
         assert p.read_bytes() == (clean / p.relative_to(out)).read_bytes(), p
+
+
+def test_entries_are_made_once_and_let_go_after_their_last_feed(tmp_path, monkeypatch):
+    """Feeds are written one at a time: a post's entry (its absolutized body) is made
+    once however many feeds list it, and is not kept after the last of them."""
+    made: dict[str, weakref.ref] = {}
+    seen_feeds = []
+
+    class Entry(dict):  # a dict that can be watched through a weak reference
+        pass
+
+    real_entry_data, real_iter_feeds = feeds.entry_data, feeds.iter_feeds
+
+    def entry_data(article, settings, conf):
+        assert article.source_path not in made, f"{article.source_path}: entry made twice"
+        data = Entry(real_entry_data(article, settings, conf))
+        made[article.source_path] = weakref.ref(data)
+        return data
+
+    def iter_feeds(articles, settings, groups=None):
+        groups = list(feeds.feed_groups(articles, settings) if groups is None else groups)
+        last = {}
+        for index, group in enumerate(groups):
+            for article in group[4]:
+                last[article.source_path] = index
+        for index, feed in enumerate(real_iter_feeds(articles, settings, groups)):
+            # the writer still holds the previous feed; anything older must be gone
+            gc.collect()
+            done = [path for path, final in last.items() if final <= index - 2]
+            assert [path for path in done if made[path]() is not None] == []
+            seen_feeds.append((feed.path, len(done)))
+            yield feed
+
+    content = make_content(tmp_path)
+    write_post(  # listed by the site feed and its category feed only, both early
+        content,
+        "untagged.md",
+        """
+        Title: No tags at all
+        Date: 2008-01-01 10:00
+        Category: Announcements
+
+        Nothing to tag.
+        """,
+    )
+    monkeypatch.setattr(feeds, "entry_data", entry_data)
+    monkeypatch.setattr(feeds, "iter_feeds", iter_feeds)
+    out = _build(tmp_path, "out", FEEDS_CACHE=False)
+    public = [name for name, _, _ in PUBLIC] + ["untagged.md"]
+    assert sorted(Path(p).name for p in made) == sorted(public)
+    assert len(seen_feeds) == len(list((out / "feeds").rglob("*.atom.xml"))) + 1
+    assert seen_feeds[-1][1] > 0  # by the last feed, some entries had been let go

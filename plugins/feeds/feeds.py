@@ -2,8 +2,9 @@
 
 One pure function, `make_feeds(articles, settings)`, turns the build's articles into
 `Feed` objects: a feedgen `FeedGenerator` and the plain entry data the JSON Feed is
-written from, so every format says the same thing. A small generator calls it once per
-build, after every other generator has filled the context, and writes the files:
+written from, so every format says the same thing. A small generator runs it (as
+`iter_feeds`, one feed at a time) once per build, after every other generator has filled
+the context, and writes each feed as it comes:
 
     feeds/atom.xml  feeds/rss.xml  feeds/feed.json
     feeds/category/<slug>.atom.xml  feeds/tag/<slug>.atom.xml
@@ -359,16 +360,27 @@ def feed_groups(articles, settings) -> list[tuple]:
 
 def make_feeds(articles, settings, groups=None) -> list[Feed]:
     """Build every feed of the site (or only `groups`, from feed_groups) from its
-    published articles. Pure: writes nothing.
+    published articles. Pure: writes nothing."""
+    return list(iter_feeds(articles, settings, groups))
+
+
+def iter_feeds(articles, settings, groups=None):
+    """make_feeds, one feed at a time, so that a caller writing each feed as it comes
+    never holds them all.
 
     Each article's entry data (the costly part: absolute links) is computed once, and
-    only for articles that make it into at least one feed.
+    only for articles that make it into at least one feed; it is let go after the last
+    feed that lists the article.
     """
     conf = get_settings(settings)
     home = site_url(settings) + "/"
     paths = feed_paths(settings)
     if groups is None:
         groups = feed_groups(articles, settings)
+    last_use = {}
+    for index, group in enumerate(groups):
+        for article in group[4]:
+            last_use[id(article)] = index
     cache: dict[int, tuple[dict, FeedEntry]] = {}
 
     def entry_for(article):
@@ -378,8 +390,7 @@ def make_feeds(articles, settings, groups=None) -> list[Feed]:
             cache[key] = (data, feed_entry(data, conf))
         return cache[key]
 
-    feeds = []
-    for kind, wrapper, title, path, members in groups:
+    for index, (kind, wrapper, title, path, members) in enumerate(groups):
         page_url = home if wrapper is None else absolute(settings, wrapper.url)
         others = [(absolute(settings, paths["rss"]), RSS_TYPE)] if kind == "site" else []
         fg = new_generator(
@@ -399,10 +410,11 @@ def make_feeds(articles, settings, groups=None) -> list[Feed]:
                 for author in data["authors"]:
                     fe.dc.dc_creator(author["name"])
             entries.append(data)
+            if last_use[id(article)] == index:
+                del cache[id(article)]
         fg.updated(max((e["updated"] for e in entries), default=_EPOCH))
         name = "" if wrapper is None else str(wrapper)
-        feeds.append(Feed(kind, name, title, path, page_url, fg, entries))
-    return feeds
+        yield Feed(kind, name, title, path, page_url, fg, entries)
 
 
 def json_feed(feed: Feed, settings) -> dict:
@@ -537,14 +549,15 @@ class FeedsGenerator(Generator):
                 files += [paths["rss"]] + ([paths["json"]] if self.conf["FEEDS_JSON"] else [])
             if not state.fresh(group, files):
                 stale.append(group)
-        feeds = make_feeds(articles, settings, groups=stale)
         out = Path(self.output_path)
 
         def write(feed, file, data):
             _write(out / file, data)
             state.wrote(feed.path, file)
 
-        for feed in feeds:
+        written = 0
+        for feed in iter_feeds(articles, settings, groups=stale):
+            written += 1
             write(feed, feed.path, feed.generator.atom_str(pretty=True))
             if feed.kind == "site":
                 write(feed, paths["rss"], rss_bytes(feed, settings))
@@ -552,7 +565,7 @@ class FeedsGenerator(Generator):
                     text = json.dumps(json_feed(feed, settings), ensure_ascii=False, indent=2)
                     write(feed, paths["json"], (text + "\n").encode("utf-8"))
         state.save()
-        log.debug("feeds: wrote %d feed(s) into %s", len(feeds), out / self.conf["FEEDS_PATH"])
+        log.debug("feeds: wrote %d feed(s) into %s", written, out / self.conf["FEEDS_PATH"])
         if self.conf["FEEDS_PAGE"]:
             writer.write_file(
                 paths["page_save_as"],
