@@ -183,9 +183,9 @@ HUGO_LAYOUTS = {
 
 
 class Bench:
-    def __init__(self, n: int, log: Path):
+    def __init__(self, n: int, log: Path, build_dir: Path = WORK):
         self.n = n
-        self.base = WORK / f"n{n}"
+        self.base = build_dir / f"n{n}"
         self.content = ROOT / "bench" / f"corpus-{n}"
         self.log = log
         self.env = dict(os.environ, PYTHONHASHSEED="0")
@@ -306,10 +306,10 @@ def _median(runs: list[dict]) -> dict:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-def run_all(sizes, repeat, skip, log) -> dict:
+def run_all(sizes, repeat, skip, log, build_dir: Path = WORK) -> dict:
     results = {}
     for n in sizes:
-        bench = Bench(n, log)
+        bench = Bench(n, log, build_dir)
         print(f"N={n}: preparing", flush=True)
         bench.prepare()
         runs = {k: [] for k in SCENARIOS if k not in skip}
@@ -336,11 +336,11 @@ def run_all(sizes, repeat, skip, log) -> dict:
 # --- profile of (b) -------------------------------------------------------------
 
 
-def profile(n: int, log: Path, top: int = 25) -> dict:
+def profile(n: int, log: Path, build_dir: Path = WORK, top: int = 25) -> dict:
     """cProfile of a cold full build with the parallel levers off (one process)."""
     import pstats
 
-    bench = Bench(n, log)
+    bench = Bench(n, log, build_dir)
     bench.prepare()
     prof = bench.base / "b.prof"
     cmd = [PY, "-m", "cProfile", "-o", str(prof), "-m", "pelican", str(bench.content),
@@ -391,6 +391,23 @@ def _short(path: str) -> str:
 
 
 # --- report ---------------------------------------------------------------------
+
+
+def _filesystem(path: Path) -> str:
+    """The type of the file system `path` is on (the longest matching mount point)."""
+    best, kind = "", "unknown"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return kind
+    target = str(path.resolve())
+    for line in mounts:
+        fields = line.split()
+        point = fields[1]
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(best):
+            best, kind = point, fields[2]
+    return kind
 
 
 def machine() -> dict:
@@ -464,6 +481,8 @@ def render(data: dict) -> str:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']} RAM; {m['os']}",
         f"- Python {m['python']}, Pelican {m['pelican']}, Markdown {m['markdown']}, "
         f"Hugo {m['hugo']}",
+        f"- Output trees and caches in {m.get('build_dir', 'bench/results')} "
+        f"({m.get('build_fs', 'disk')})",
         f"- Load average when the run ended: {', '.join(f'{x:.2f}' for x in m['load'])} "
         "(the machine was shared with other work, so absolute times are noisy; ratios are",
         "  taken from the same alternating runs)",
@@ -571,6 +590,12 @@ def main(argv=None) -> int:
     p.add_argument("--skip", default="", help="scenarios to leave out, e.g. e,f")
     p.add_argument("--profile-size", type=int, default=1000, help="N for the profile; 0 = none")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument(
+        "--build-dir",
+        type=Path,
+        default=WORK,
+        help="where output trees and caches go (a tmpfs keeps the disk out of the timing)",
+    )
     p.add_argument("--merge", action="store_true", help="keep earlier results for other sizes")
     p.add_argument("--render-only", action="store_true", help="rewrite the page from results.json")
     args = p.parse_args(argv)
@@ -587,12 +612,17 @@ def main(argv=None) -> int:
         chart(data["results"], args.out.with_suffix(".png"))
         args.out.write_text(render(data))
         return 0
-    for n, scenarios in run_all(sizes, args.repeat, skip, log).items():
+    build_dir = args.build_dir.resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    for n, scenarios in run_all(sizes, args.repeat, skip, log, build_dir).items():
         data["results"].setdefault(n, {}).update(scenarios)  # skipped ones stay
     if args.profile_size:
         print(f"profiling (b) at N={args.profile_size}", flush=True)
-        data["profile"] = profile(args.profile_size, log)
-    data["machine"] = machine()
+        data["profile"] = profile(args.profile_size, log, build_dir)
+    data["machine"] = machine() | {
+        "build_dir": str(build_dir),
+        "build_fs": _filesystem(build_dir),
+    }
     data["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     shown = " ".join(a for a in (argv if argv is not None else sys.argv[1:]))
     data["command"] = f".venv/bin/python bench/run.py {shown}".strip()

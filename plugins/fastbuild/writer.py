@@ -297,13 +297,14 @@ class FastWriter(Writer):
         children = []
         if procs > 1:
             # Keep the collector from touching (and so copying) every inherited object
-            # in the forked processes: memory shared with the parent stays shared.
+            # in the forked processes: memory shared with the parent stays shared. The
+            # collector still runs there, on what the child makes itself (Jinja leaves
+            # reference cycles behind on every page).
             gc.freeze()
         for index in range(1, procs):
             read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # child: render its share, report, leave without cleanup
-                gc.disable()
                 os.close(read_end)
                 status = 0
                 try:
