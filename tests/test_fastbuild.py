@@ -9,16 +9,19 @@ edited content.
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 import os
 import shutil
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
+from pelican import Pelican, signals
 
-from tests.sitebuild import ROOT, build_site, messages, write_post
+from tests.sitebuild import ROOT, build_site, messages, site_settings, write_post
 
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -278,3 +281,54 @@ def test_stored_articles_follow_sources_settings_and_dates(tmp_path, data_dir):
     assert sorted(_stored_articles(tmp_path)) == ["posts/old.md"]
     stored = list((tmp_path / "cache" / "fastbuild" / "articles").glob("*.pickle"))
     assert len(stored) == 1
+
+
+def test_site_left_to_the_collector_only_from_the_next_build(tmp_path):
+    """FASTBUILD_GC_FREEZE: after a build, what it left is out of the collector's reach
+    (a quick exit); the next build in the same process hands it back, so autoreload
+    does not keep the garbage of every earlier build."""
+
+    class Node:  # garbage only the cyclic collector can free
+        pass
+
+    litter, held = [], []
+
+    def make_a_cycle(generators):  # alive, and held, while the build runs
+        node = Node()
+        node.itself = node
+        held.append(node)
+        litter.append(weakref.ref(node))
+
+    signals.all_generators_finalized.connect(make_a_cycle)
+    try:
+        gc.collect()
+        build_site(tmp_path / "one", **ALL_ON)
+    finally:
+        signals.all_generators_finalized.disconnect(make_a_cycle)
+    assert litter and gc.get_freeze_count() > 0
+    held.clear()  # now garbage that only the collector could free
+    gc.collect()
+    assert litter[0]() is not None  # frozen: the collector leaves it alone
+
+    build_site(tmp_path / "two", **(ALL_ON | {"FASTBUILD_GC_FREEZE": False}))
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert litter[0]() is None
+
+    # autoreload runs one Pelican object again and again: each run first hands back
+    # what the run before it left
+    frozen_mid_run = []
+
+    def count(generators):
+        frozen_mid_run.append(gc.get_freeze_count())
+
+    pelican_obj = Pelican(site_settings(tmp_path / "three", **ALL_ON))
+    signals.all_generators_finalized.connect(count)
+    try:
+        pelican_obj.run()
+        assert gc.get_freeze_count() > 0
+        pelican_obj.run()
+    finally:
+        signals.all_generators_finalized.disconnect(count)
+        gc.unfreeze()
+    assert frozen_mid_run == [0, 0]
