@@ -26,6 +26,7 @@ DEFAULTS = {
     "FASTBUILD_MEMOISE": True,  # remember pure Pelican helpers' results (speedups.py)
     "FASTBUILD_ARTICLE_CACHE": True,  # keep articles as Pelican made them (articles.py)
     "FASTBUILD_GC_FREEZE": True,  # after a build, the collector leaves the site alone
+    "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()
     "FASTBUILD_CACHE_PATH": "",  # "" = CACHE_PATH/fastbuild
 }

@@ -19,6 +19,9 @@ Independent levers, each behind its own setting (see DEFAULTS):
   source is not read again on the next build.
 * Pure Pelican helpers called tens of thousands of times remember their results, and
   listing pages pick their posts in linear time (`FASTBUILD_MEMOISE`).
+* Python-Markdown's inline passes (its own and `smarty`'s) do not try a pattern on text
+  that lacks the characters every match of it contains (`FASTBUILD_QUICK_INLINE`,
+  inline_quick.py): the same HTML in about half the conversion time.
 * When a build is over, everything still alive is moved out of the cyclic garbage
   collector's reach (`gc.freeze`, `FASTBUILD_GC_FREEZE`): the interpreter's exit would
   otherwise walk the whole site again (0.45 s at 5,000 posts). The next run in the
@@ -28,8 +31,8 @@ State lives under FASTBUILD_CACHE_PATH (default: CACHE_PATH/fastbuild), never in
 output/. Deleting that folder is always safe: the next build is simply a cold one.
 
 This module connects the signals; the work is in config.py (settings), markdown_cache.py,
-articles.py (articles kept across builds), fingerprints.py, writer.py and speedups.py
-(memoised Pelican helpers).
+articles.py (articles kept across builds), fingerprints.py, writer.py, speedups.py
+(memoised Pelican helpers) and inline_quick.py (Markdown's inline passes).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import jinja2
 from pelican import signals
 from pelican.readers import MarkdownReader
 
-from . import speedups
+from . import inline_quick, speedups
 from .articles import ArticleCache
 from .config import _BOOL_KEYS, DEFAULTS, _config_digest, get_settings
 from .markdown_cache import FastMarkdownReader, convert_markdown
@@ -59,7 +62,9 @@ _frozen_by_us = False  # whether the objects of the last build were frozen here
 
 
 def on_initialized(pelican_obj) -> None:
-    speedups.activate(get_settings(pelican_obj.settings)["FASTBUILD_MEMOISE"])
+    conf = get_settings(pelican_obj.settings)
+    speedups.activate(conf["FASTBUILD_MEMOISE"])
+    inline_quick.activate(conf["FASTBUILD_QUICK_INLINE"])
 
 
 def on_run_start(pelican_obj) -> None:

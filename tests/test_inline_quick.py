@@ -1,0 +1,126 @@
+"""FASTBUILD_QUICK_INLINE: Markdown's inline passes skip patterns that cannot match,
+and the HTML stays exactly what Python-Markdown makes without the shortcut."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import markdown
+import pytest
+from markdown import treeprocessors
+
+from tests.sitebuild import ROOT, build_site, site_settings
+
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "plugins"))
+
+import gen_corpus
+from fastbuild import inline_quick
+
+# Text that exercises every inline pattern of the site's Markdown settings, smarty's
+# quote rules above all (placeholders next to quotes, nesting, decades, contractions).
+TRICKY = [
+    "\"Quoted\" and 'single' and \"'nested'\" and '\"other\"' words.",
+    "It's the '80s, rock 'n' roll; don't stop -- or --- ever... or....",
+    '"*Emphasis* in quotes" and *"quotes in emphasis"* and **"bold"**.',
+    'A `"code span"` and ``double `ticks` "inside"`` stay as they are.',
+    '[A "link"](https://example.org/a "a \\"title\\"") and ![an "image"](/i.png "t").',
+    '<b>"html"</b> &quot;entities&quot; &amp; &mdash; -- <<angled>> >> <<.',
+    'Escaped \\"quotes\\" and \\*stars\\* and \\_under\\_; <https://example.org/"x">.',
+    "Line break  \nafter two spaces; mail <someone@example.org>; 'tis 'em.",
+    "A footnote[^1] and an ABBR.\n\n[^1]: The \"note\" -- with 'quotes'.\n\n"
+    '*[ABBR]: An "abbreviation"',
+    "# A \"heading\" with 'quotes' -- and dashes\n\n## Another... one",
+    "| a \"cell\" | 'b' |\n|---|---|\n| -- | ... |",
+    "    \"indented code\" -- stays...\n\nAfter 'code'.",
+    '```python\nprint("fenced") -- \'x\' ...\n```\n\n"After" the fence.',
+    "> A \"quote\" in a 'blockquote' -- said someone...",
+    '- "item" one\n- \'item\' two -- with *"emphasis"*',
+    "__Strong 'under'__ and _\"em\"_ and ***'both'***.",
+    "Trailing quote at the end of a paragraph\"\n\n'Leading one",
+]
+
+
+@pytest.fixture
+def md_settings(tmp_path):
+    return site_settings(tmp_path)["MARKDOWN"]
+
+
+def convert_all(texts, md_settings, quick: bool) -> list[str]:
+    inline_quick.activate(quick)
+    try:
+        md = markdown.Markdown(**md_settings)
+        out = []
+        for text in texts:
+            md.reset()
+            out.append(md.convert(text))
+        return out
+    finally:
+        inline_quick.activate(False)
+
+
+@pytest.mark.parametrize(
+    ("regex", "want"),
+    [
+        (r"(?<!-)---(?!-)", "---"),
+        (r"(?<!\.)\.{3}(?!\.)", "..."),
+        (r"^'(?=[!\"#]\B)", "'"),
+        (r"\!\[", "!["),
+        (r"(a|b)cd[ef]g", "cd"),
+        (r"x{2,5}y", "xx"),
+        (r"<([a-z]+)>", "<"),
+        (r"(a|b)", None),
+        (r"[abc]+", None),
+        (r"a*", None),
+        (r"(?i)abc", None),
+    ],
+)
+def test_required_text(regex, want):
+    assert inline_quick.required_text(re.compile(regex)) == want
+
+
+def test_ignore_case_flag_is_never_trusted():
+    assert inline_quick.required_text(re.compile("abc", re.IGNORECASE)) is None
+
+
+def test_tricky_text_converts_exactly_as_without_the_shortcut(md_settings):
+    assert convert_all(TRICKY, md_settings, quick=True) == convert_all(
+        TRICKY, md_settings, quick=False
+    )
+
+
+@pytest.mark.slow  # converts the sample site and 150 generated posts twice
+def test_real_posts_convert_exactly_as_without_the_shortcut(md_settings, tmp_path):
+    gen_corpus.generate(150, tmp_path / "corpus")
+    paths = sorted((ROOT / "content").rglob("*.md")) + sorted((tmp_path / "corpus").rglob("*.md"))
+    texts = [Path(p).read_text(encoding="utf-8") for p in paths]
+    assert len(texts) > 150
+    assert convert_all(texts, md_settings, quick=True) == convert_all(
+        texts, md_settings, quick=False
+    )
+
+
+def test_fewer_patterns_are_tried(md_settings, monkeypatch):
+    tried = {"n": 0}
+    original = treeprocessors.InlineProcessor._InlineProcessor__applyPattern
+
+    def counting(self, *args, **kwargs):
+        tried["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(
+        inline_quick._ORIGINAL, "_InlineProcessor__applyPattern", counting, raising=True
+    )
+    convert_all(TRICKY, md_settings, quick=False)
+    plain, tried["n"] = tried["n"], 0
+    convert_all(TRICKY, md_settings, quick=True)
+    assert 0 < tried["n"] < plain * 0.7
+
+
+def test_build_uses_the_setting(tmp_path):
+    build_site(tmp_path / "on")
+    assert treeprocessors.InlineProcessor is inline_quick.QuickInlineProcessor
+    build_site(tmp_path / "off", FASTBUILD_QUICK_INLINE=False)
+    assert treeprocessors.InlineProcessor is inline_quick._ORIGINAL
