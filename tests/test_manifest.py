@@ -115,7 +115,7 @@ def test_bad_newsletter_value_fails_the_build(tmp_path):
 
 
 def test_settings_and_text_helpers():
-    assert set(DEFAULTS) == {"MANIFEST_PATH"}
+    assert set(DEFAULTS) == {"MANIFEST_PATH", "MANIFEST_PARALLEL"}
     assert manifest_dir("var/manifest.json").name == "manifest"
     text = html_to_text(
         "<h2>Head</h2><p>One <a href='https://a.example/x'>link</a>.</p>"
@@ -132,3 +132,34 @@ def test_settings_and_text_helpers():
         "  keep",
         "  this",
     ]
+
+
+@pytest.mark.slow  # two builds of a 60-post corpus
+def test_files_made_in_worker_processes_equal_files_made_in_one(tmp_path):
+    import sys
+
+    from tests.sitebuild import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import gen_corpus
+
+    from plugins.manifest import manifest as plugin
+
+    content = tmp_path / "content"
+    gen_corpus.generate(60, content)
+    assert 60 >= plugin._MIN_PARALLEL  # so the first build below really forks
+    folders = {}
+    for parallel in (True, False):
+        folder = tmp_path / f"manifest-{parallel}"
+        build_site(
+            tmp_path / f"site-{parallel}",
+            content=content,
+            MANIFEST_PATH=str(folder),
+            MANIFEST_PARALLEL=parallel,
+        )
+        folders[parallel] = folder
+    files = {p.name: p.read_bytes() for p in (folders[True] / "posts").iterdir()}
+    assert len(files) == 60
+    assert files == {p.name: p.read_bytes() for p in (folders[False] / "posts").iterdir()}
+    index = {k: json.loads((folders[k] / "index.json").read_text()) for k in folders}
+    assert index[True]["posts"] == index[False]["posts"]
