@@ -474,6 +474,12 @@ def _ratio(r: dict, x: str, y: str, key: str = "wall") -> str:
     return "–"
 
 
+def _table(header: list[str], rows: list[list[str]], left: tuple[int, ...] = ()) -> list[str]:
+    """A Markdown table; the columns numbered in `left` are left-aligned, the rest right."""
+    align = ["---" if i in left else "---:" for i in range(len(header))]
+    return [f"| {' | '.join(cells)} |" for cells in (header, align, *rows)]
+
+
 def render(data: dict) -> str:
     m, results, prof = data["machine"], data["results"], data.get("profile")
     lines = [
@@ -503,46 +509,52 @@ def render(data: dict) -> str:
         "RSS is the largest resident set of any one process; PSS is the peak of the summed",
         "proportional set size of the process tree (shared pages of forked workers count once).",
         "",
-        "| N | scenario | wall s | CPU s | max RSS MB | peak PSS MB | runs |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for n in sorted(results, key=int):
+    sizes = sorted(results, key=int)
+    scenario_rows = []
+    for n in sizes:
         for key in SCENARIOS:
-            r = results[n].get(key)
-            if r:
-                lines.append(
-                    f"| {int(n):,} | ({key}) | {r['wall']:.2f} | {r['cpu']:.2f} | "
-                    f"{r['rss_mb']:.0f} | {r['pss_mb']:.0f} | {r['runs']} |"
-                )
+            if r := results[n].get(key):
+                scenario_rows.append([
+                    f"{int(n):,}", f"({key})", f"{r['wall']:.2f}", f"{r['cpu']:.2f}",
+                    f"{r['rss_mb']:.0f}", f"{r['pss_mb']:.0f}", str(r["runs"]),
+                ])  # fmt: skip
+    header = ["N", "scenario", "wall s", "CPU s", "max RSS MB", "peak PSS MB", "runs"]
+    lines += _table(header, scenario_rows, left=(1,))
     lines += [
         "",
         "Ratios of wall time, with the ratio of CPU time after the slash (CPU time is",
         "less disturbed by other load, but does not show what the second core gives);",
         "targets from issue 6 in brackets:",
         "",
-        "| N | (b)/(a) [≤ 0.60] | (bw)/(a) [≤ 0.60] | (c)/(a) [≤ 0.15] | (d)/(a) | (b)/(f) "
-        "| (bw)/(f) | ms per post (b) | ms per post (bw) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for n in sorted(results, key=int):
+    pairs = (("b", "a"), ("bw", "a"), ("c", "a"), ("d", "a"), ("b", "f"), ("bw", "f"))
+    ratio_rows = []
+    for n in sizes:
         r = results[n]
-        per = [f"{r[k]['wall'] * 1000 / int(n):.1f}" if k in r else "–" for k in ("b", "bw")]
-        pairs = (("b", "a"), ("bw", "a"), ("c", "a"), ("d", "a"), ("b", "f"), ("bw", "f"))
         both = [f"{_ratio(r, x, y)} / {_ratio(r, x, y, 'cpu')}" for x, y in pairs]
-        lines.append(f"| {int(n):,} | {' | '.join(both)} | {' | '.join(per)} |")
+        per = [f"{r[k]['wall'] * 1000 / int(n):.1f}" if k in r else "–" for k in ("b", "bw")]
+        ratio_rows.append([f"{int(n):,}", *both, *per])
+    header = ["N", "(b)/(a) [≤ 0.60]", "(bw)/(a) [≤ 0.60]", "(c)/(a) [≤ 0.15]", "(d)/(a)"]
+    header += ["(b)/(f)", "(bw)/(f)", "ms per post (b)", "ms per post (bw)"]
+    lines += _table(header, ratio_rows)
     lines += [
         "",
         "Memory against bare Pelican's (a) at the same N; target from issue 6 in brackets:",
         "",
-        "| N | PSS (b)/(a) [≤ 1.5] | PSS (bw)/(a) [≤ 1.5] | PSS (c)/(a) | RSS (b)/(a) "
-        "| RSS (bw)/(a) | RSS (c)/(a) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for n in sorted(results, key=int):
-        r = results[n]
-        cells = [_ratio(r, x, "a", "pss_mb") for x in ("b", "bw", "c")]
-        cells += [_ratio(r, x, "a", "rss_mb") for x in ("b", "bw", "c")]
-        lines.append(f"| {int(n):,} | {' | '.join(cells)} |")
+    memory_rows = [
+        [f"{int(n):,}"]
+        + [
+            _ratio(results[n], x, "a", key)
+            for key in ("pss_mb", "rss_mb")
+            for x in ("b", "bw", "c")
+        ]
+        for n in sizes
+    ]
+    header = ["N", "PSS (b)/(a) [≤ 1.5]", "PSS (bw)/(a) [≤ 1.5]", "PSS (c)/(a)"]
+    header += ["RSS (b)/(a)", "RSS (bw)/(a)", "RSS (c)/(a)"]
+    lines += _table(header, memory_rows)
     lines += ["", "![Build time against N](benchmarks.png)", ""]
     if prof:
         lines += [
@@ -554,11 +566,13 @@ def render(data: dict) -> str:
             "",
             "Own time by package:",
             "",
-            "| where | own time s | share |",
-            "| --- | ---: | ---: |",
         ]
-        for name, tt in prof["groups"]:
-            lines.append(f"| {name} | {tt:.2f} | {100 * tt / prof['total']:.1f} % |")
+
+        def share(seconds: float) -> str:
+            return f"{100 * seconds / prof['total']:.1f} %"
+
+        own = [[name, f"{tt:.2f}", share(tt)] for name, tt in prof["groups"]]
+        lines += _table(["where", "own time s", "share"], own, left=(0,))
         if prof.get("inclusive"):
             lines += [
                 "",
@@ -567,22 +581,21 @@ def render(data: dict) -> str:
                 "are counted in both (fastbuild is left out: the Markdown conversion and",
                 "the page rendering it schedules run inside it):",
                 "",
-                "| where | inclusive s | share |",
-                "| --- | ---: | ---: |",
             ]
-            for name, ct in prof["inclusive"]:
-                if name == "plugin fastbuild":
-                    continue  # it calls Markdown and the templates: everything is inside it
-                lines.append(f"| {name} | {ct:.2f} | {100 * ct / prof['total']:.1f} % |")
+            inside = [
+                [name, f"{ct:.2f}", share(ct)]
+                for name, ct in prof["inclusive"]
+                # fastbuild calls Markdown and the templates: everything is inside it
+                if name != "plugin fastbuild"
+            ]
+            lines += _table(["where", "inclusive s", "share"], inside, left=(0,))
         lines += [
             "",
             "Top functions by cumulative time:",
             "",
-            "| cumulative s | own s | calls | function |",
-            "| ---: | ---: | ---: | --- |",
         ]
-        for ct, tt, nc, name in prof["top"]:
-            lines.append(f"| {ct:.2f} | {tt:.2f} | {nc} | `{name}` |")
+        top = [[f"{ct:.2f}", f"{tt:.2f}", str(nc), f"`{name}`"] for ct, tt, nc, name in prof["top"]]
+        lines += _table(["cumulative s", "own s", "calls", "function"], top, left=(3,))
     notes = ROOT / "bench" / "notes.md"
     if notes.exists():  # hand-written reading of the numbers, kept across runs
         lines += ["", notes.read_text(encoding="utf-8").rstrip()]
