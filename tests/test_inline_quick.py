@@ -124,3 +124,20 @@ def test_build_uses_the_setting(tmp_path):
     assert treeprocessors.InlineProcessor is inline_quick.QuickInlineProcessor
     build_site(tmp_path / "off", FASTBUILD_QUICK_INLINE=False)
     assert treeprocessors.InlineProcessor is inline_quick._ORIGINAL
+
+
+def test_a_second_load_of_the_module_still_finds_markdowns_class():
+    import importlib.util
+
+    inline_quick.activate(True)
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "inline_quick_again", ROOT / "plugins" / "fastbuild" / "inline_quick.py"
+        )
+        again = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(again)
+        assert again._ORIGINAL is inline_quick._ORIGINAL
+        again.activate(False)
+        assert treeprocessors.InlineProcessor is inline_quick._ORIGINAL
+    finally:
+        inline_quick.activate(False)

@@ -28,7 +28,9 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-_ORIGINAL = treeprocessors.InlineProcessor
+# Markdown's own class, also when this module is loaded a second time (under another
+# name) while a QuickInlineProcessor of the first load is in place.
+_ORIGINAL = getattr(treeprocessors.InlineProcessor, "markdowns", treeprocessors.InlineProcessor)
 _ZERO_WIDTH = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
 
 
@@ -64,6 +66,8 @@ def required_text(compiled: re.Pattern) -> str | None:
 
 class QuickInlineProcessor(_ORIGINAL):
     """Markdown's InlineProcessor; a pattern is not tried on text it cannot match."""
+
+    markdowns = _ORIGINAL  # the class this one stands in for
 
     def run(self, tree, ancestors=None):
         # The patterns as they are for this document, each with the text it needs.
