@@ -135,19 +135,30 @@ def test_settings_and_text_helpers():
 
 
 @pytest.mark.slow  # two builds of a 60-post corpus
-def test_files_made_in_worker_processes_equal_files_made_in_one(tmp_path):
+def test_files_made_in_worker_processes_equal_files_made_in_one(tmp_path, monkeypatch):
+    import multiprocessing
+    import os
     import sys
 
     from tests.sitebuild import ROOT
 
     sys.path.insert(0, str(ROOT / "bench"))
+    sys.path.insert(0, str(ROOT / "plugins"))
     import gen_corpus
+    from manifest import manifest as plugin  # the module Pelican loads the plugin as
 
-    from plugins.manifest import manifest as plugin
+    pools = []
 
+    class Spy:  # the plugin's view of multiprocessing: counts the pools it starts
+        def get_context(self, method):
+            pools.append(method)
+            return multiprocessing.get_context(method)
+
+    monkeypatch.setattr(plugin, "multiprocessing", Spy())
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two workers even on one core
     content = tmp_path / "content"
     gen_corpus.generate(60, content)
-    assert 60 >= plugin._MIN_PARALLEL  # so the first build below really forks
+    assert 60 >= plugin._MIN_PARALLEL
     folders = {}
     for parallel in (True, False):
         folder = tmp_path / f"manifest-{parallel}"
@@ -158,6 +169,7 @@ def test_files_made_in_worker_processes_equal_files_made_in_one(tmp_path):
             MANIFEST_PARALLEL=parallel,
         )
         folders[parallel] = folder
+        assert pools == ["fork"]  # the parallel build forked once; the serial one did not
     files = {p.name: p.read_bytes() for p in (folders[True] / "posts").iterdir()}
     assert len(files) == 60
     assert files == {p.name: p.read_bytes() for p in (folders[False] / "posts").iterdir()}
