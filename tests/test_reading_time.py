@@ -1,4 +1,4 @@
-"""reading_time: word counts, minutes, and the word-count cache across builds."""
+"""reading_time: word counts, minutes, and no recount while a post's text is unchanged."""
 
 from __future__ import annotations
 
