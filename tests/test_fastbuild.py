@@ -244,6 +244,46 @@ def test_summary_converted_once_with_pelicans_result():
     assert ("tags", "raw", ["a, b"]) in fields
 
 
+# Posts whose extensions keep state while converting: footnotes, abbreviations,
+# heading IDs made unique within a document, the meta header.
+STATEFUL_POSTS = [
+    "Title: One\nSummary: A note[^n] on *HTML*\n    [^n]: Noted in the summary.\n\n## Intro\n\nHTML here[^n].\n\n"
+    "[^n]: The footnote.\n\n*[HTML]: Hyper Text Markup Language\n\n## Intro\n",
+    "Title: Two\nSummary: No notes, \"quoted\"\n\n## Intro\n\nHTML again[^n] -- plain.\n",
+    "No header at all. HTML[^n].\n\n## Intro\n",
+]
+
+
+def _fresh_conversion(text: str, settings: dict) -> tuple[str, list]:
+    """What Pelican's own reader does: a new Markdown object for every post."""
+    import markdown
+
+    md = markdown.Markdown(**settings)
+    html = md.convert(text)
+    fields = []
+    md.preprocessors.deregister("meta")
+    for name, values in getattr(md, "Meta", {}).items():
+        if name == "summary":
+            md.reset()
+            fields.append((name, "html", md.convert("\n".join(values))))
+        else:
+            fields.append((name, "raw", list(values)))
+    return html, fields
+
+
+def test_markdown_objects_reused_between_posts_carry_nothing_over(tmp_path):
+    settings = site_settings(tmp_path)["MARKDOWN"]
+    settings["extensions"] = [*settings["extension_configs"], "markdown.extensions.meta"]
+    for _round in range(2):
+        for text in STATEFUL_POSTS:
+            got = fastbuild.convert_markdown(text, settings, ["summary"])
+            assert got == _fresh_conversion(text, settings), text
+    # one pair of Markdown objects served every post above
+    from fastbuild import markdown_cache
+
+    assert markdown_cache._converters(settings) is markdown_cache._converters(dict(settings))
+
+
 def _stored_articles(tmp_path: Path) -> dict:
     index = tmp_path / "cache" / "fastbuild" / "articles" / "index.json"
     return json.loads(index.read_text())["articles"]

@@ -35,20 +35,44 @@ def convert_markdown(text: str, md_settings: dict, formatted_fields) -> tuple[st
     "html" for a FORMATTED_FIELDS value (converted here, once) and "raw" for the
     list of strings the meta extension found. Runs in worker processes.
     """
-    md = markdown.Markdown(**md_settings)
-    html = md.convert(text)
+    body_md, field_md = _converters(md_settings)
+    body_md.reset()
+    html = body_md.convert(text)
     fields = []
-    header = getattr(md, "Meta", None)
+    header = getattr(body_md, "Meta", None)
     if header is not None:
-        md.preprocessors.deregister("meta")
         for name, values in header.items():
             key = name.lower()
             if key in formatted_fields:
-                md.reset()
-                fields.append((key, "html", md.convert("\n".join(values))))
+                field_md.reset()
+                fields.append((key, "html", field_md.convert("\n".join(values))))
             else:
                 fields.append((key, "raw", list(values)))
     return html, fields
+
+
+# Building a Markdown object with its extensions costs about a fifth of converting a
+# post, so each process keeps one pair per configuration and resets it between posts
+# (Python-Markdown's documented way to convert many documents; every extension in use
+# clears its own state in reset()). Pelican converts the formatted header fields with
+# the body's object after removing the meta preprocessor: the second object is that one.
+# Extensions given as objects rather than names are shared by every Markdown object
+# that loads them, so such a configuration gets a fresh pair for every post, as before.
+_CONVERTERS: dict[str, tuple[markdown.Markdown, markdown.Markdown]] = {}
+
+
+def _converters(md_settings: dict) -> tuple[markdown.Markdown, markdown.Markdown]:
+    reusable = all(isinstance(e, str) for e in md_settings.get("extensions", ()))
+    key = json.dumps(_stable(md_settings), sort_keys=True) if reusable else None
+    pair = _CONVERTERS.get(key)
+    if pair is None:
+        field_md = markdown.Markdown(**md_settings)
+        if "meta" in field_md.preprocessors:
+            field_md.preprocessors.deregister("meta")
+        pair = (markdown.Markdown(**md_settings), field_md)
+        if reusable:
+            _CONVERTERS[key] = pair
+    return pair
 
 
 def _convert_job(job):
