@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import gc
 import json
+import logging
 import os
 import shutil
 import sys
@@ -247,9 +248,10 @@ def test_summary_converted_once_with_pelicans_result():
 # Posts whose extensions keep state while converting: footnotes, abbreviations,
 # heading IDs made unique within a document, the meta header.
 STATEFUL_POSTS = [
-    "Title: One\nSummary: A note[^n] on *HTML*\n    [^n]: Noted in the summary.\n\n## Intro\n\nHTML here[^n].\n\n"
-    "[^n]: The footnote.\n\n*[HTML]: Hyper Text Markup Language\n\n## Intro\n",
-    "Title: Two\nSummary: No notes, \"quoted\"\n\n## Intro\n\nHTML again[^n] -- plain.\n",
+    "Title: One\nSummary: A note[^n] on *HTML*\n    [^n]: Noted in the summary.\n\n"
+    "## Intro\n\nHTML here[^n].\n\n[^n]: The footnote.\n\n"
+    "*[HTML]: Hyper Text Markup Language\n\n## Intro\n",
+    'Title: Two\nSummary: No notes, "quoted"\n\n## Intro\n\nHTML again[^n] -- plain.\n',
     "No header at all. HTML[^n].\n\n## Intro\n",
 ]
 
@@ -321,6 +323,37 @@ def test_stored_articles_follow_sources_settings_and_dates(tmp_path, data_dir):
     assert sorted(_stored_articles(tmp_path)) == ["posts/old.md"]
     stored = list((tmp_path / "cache" / "fastbuild" / "articles").glob("*.pickle"))
     assert len(stored) == 1
+
+
+def _store_use() -> str:
+    return next(m for m in messages(logging.INFO) if "articles from the cache" in m)
+
+
+def test_stored_article_found_by_its_bytes_after_a_fresh_checkout(tmp_path, data_dir, caplog):
+    """A clone or a restored CI cache gives every source a new modification time:
+    same bytes, same stored article. Unless the post's date is the file's time."""
+    caplog.set_level(logging.INFO)
+    content = tmp_path / "content"
+    post = write_post(content, "same.md", "Title: Same\nDate: 2020-01-02\n\nBody.\n")
+    build = {"content": content, "DATA_PATH": str(data_dir), **ALL_ON}
+    build_site(tmp_path, **build)
+    os.utime(post, ns=(1_600_000_000 * 10**9, 1_600_000_000 * 10**9))
+    build_site(tmp_path, **build)
+    assert _store_use() == "fastbuild: 1 articles from the cache, 0 read"
+    stamp = _stored_articles(tmp_path)["posts/same.md"][0]
+    assert stamp[1] == 1_600_000_000 * 10**9  # the index follows the file
+
+    # DEFAULT_DATE = "fs": an undated post's date is its file's time, so a new time
+    # means a new article although the bytes are the same.
+    undated = write_post(
+        content, "undated.md", "Title: Undated\nID: tag:example.org,2020:u\n\nNo date line.\n"
+    )
+    fs = {**build, "DEFAULT_DATE": "fs", "CONTENT_CHECKS_ARTICLE_REQUIRED": ("title",)}
+    build_site(tmp_path, **fs)
+    os.utime(undated, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))
+    out = build_site(tmp_path, **fs)
+    assert _store_use() == "fastbuild: 1 articles from the cache, 1 read"
+    assert (out / "2023" / "11" / "undated" / "index.html").exists()
 
 
 def test_site_left_to_the_collector_only_from_the_next_build(tmp_path):

@@ -169,6 +169,11 @@ def test_publish_workflow_shape():
     assert "schedule" in replies["if"] and replies["continue-on-error"] is True
     names = [s.get("name", s.get("uses", "")) for s in steps(wf, "build")]
     assert names.index(replies["name"]) < names.index(step(wf, "build", "Build")["name"])
+    # the build starts from the build cache of the last run on main
+    cache = step(wf, "build", "Restore the build cache")
+    assert cache["uses"].startswith("actions/cache@") and cache["with"]["path"] == "cache/"
+    assert "content/**" in cache["with"]["key"] and "plugins/**" in cache["with"]["key"]
+    assert names.index(cache["name"]) < names.index(step(wf, "build", "Build")["name"])
 
 
 def test_preview_workflow_shape():
@@ -181,6 +186,14 @@ def test_preview_workflow_shape():
     upload = next(s for s in steps(wf, "preview") if s.get("uses", "").startswith("actions/upload"))
     assert upload["with"]["path"] == "outbox/"
     assert "GITHUB_STEP_SUMMARY" in step(wf, "preview", "Job summary")["run"]
+    # a pull request reads main's build cache and never writes one
+    cache = step(wf, "preview", "Restore the build cache")
+    assert cache["uses"].startswith("actions/cache/restore@")
+    assert (
+        cache["with"]["key"]
+        == step(load("publish.yml"), "build", "Restore the build cache")["with"]["key"]
+    )
+    assert not any(s.get("uses", "").startswith("actions/cache@") for s in steps(wf, "preview"))
 
 
 def test_workflows_call_the_tasks_the_readme_documents():

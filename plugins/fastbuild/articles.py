@@ -6,6 +6,9 @@ answers both: an article is stored right after it was made (its reader, Pelican'
 `Content` set-up and the `content_object_init` plugins have run; nothing else has), and
 given back on a later build when its source has the same size and modification time and
 the configuration is the same (settings, plugin code, Pelican's and Markdown's versions).
+A source whose modification time changed but whose bytes did not (a fresh clone, a
+restored CI cache, `touch`) is recognised by a digest of its bytes, unless
+DEFAULT_DATE = "fs" makes the time itself part of the article.
 
 The shared site context and the settings are not stored with an article: the pickle
 refers to them by name and a loaded article gets this build's own, so links between
@@ -58,8 +61,16 @@ def _stamp(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
 class ArticleCache:
-    """One pickle per article under `root`, and an index of source stamps."""
+    """One pickle per article under `root`, and an index of [stamp, file, digest]."""
 
     def __init__(self, root: str, generator, config_key: str):
         self.root = Path(root, "articles")
@@ -69,6 +80,8 @@ class ArticleCache:
         self.new: dict[str, list] = {}
         self.hits = 0
         self._stamps: dict[str, list[int] | None] = {}  # taken once per build
+        self._digests: dict[str, str | None] = {}
+        self._by_bytes = generator.settings.get("DEFAULT_DATE") != "fs"
         data = read_json(self.root / "index.json") or {}
         if data.get("config") == config_key and isinstance(data.get("articles"), dict):
             self.old = data["articles"]
@@ -81,17 +94,31 @@ class ArticleCache:
             self._stamps[rel] = _stamp(self._source(rel))
         return self._stamps[rel]
 
-    def will_serve(self, path: str) -> bool:
-        """Whether `path` (absolute) has a stored article with the same stamp."""
-        rel = os.path.relpath(path, self.generator.path)
+    def _digest(self, rel: str) -> str | None:
+        if rel not in self._digests:
+            self._digests[rel] = _digest(self._source(rel))
+        return self._digests[rel]
+
+    def _current(self, rel: str) -> list | None:
+        """The stored entry for `rel` if its source is unchanged, with today's stamp."""
         entry = self.old.get(rel)
-        return bool(entry) and entry[0] == self._stamp(rel)
+        stamp = self._stamp(rel)
+        if not entry or stamp is None:
+            return None
+        if entry[0] == stamp:
+            return entry
+        if self._by_bytes and len(entry) > 2 and entry[2] == self._digest(rel):
+            return [stamp, *entry[1:]]
+        return None
+
+    def will_serve(self, path: str) -> bool:
+        """Whether `path` (absolute) has a stored article and an unchanged source."""
+        return self._current(os.path.relpath(path, self.generator.path)) is not None
 
     def get(self, rel: str, default=None):
         """`get_cached_data` for the article generator."""
-        entry = self.old.get(rel)
-        stamp = self._stamp(rel)
-        if not entry or stamp is None or entry[0] != stamp:
+        entry = self._current(rel)
+        if entry is None:
             return default
         try:
             raw = (self.root / entry[1]).read_bytes()
@@ -117,8 +144,11 @@ class ArticleCache:
         except Exception as e:  # something a plugin attached cannot be stored
             log.debug("fastbuild: article %s not stored (%s)", rel, e)
             return
+        digest = self._digest(rel)
+        if digest is None:
+            return
         if write_atomic(self.root / name, buffer.getvalue(), f"the stored article {rel}"):
-            self.new[rel] = [stamp, name]
+            self.new[rel] = [stamp, name, digest]
 
     def save(self) -> None:
         """Write the index of this build's articles; delete entries no source uses."""
