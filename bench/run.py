@@ -505,9 +505,10 @@ def render(data: dict) -> str:
         f"Hugo {m['hugo']}",
         f"- Output trees and caches in {m.get('build_dir', 'bench/results')} "
         f"({m.get('build_fs', 'disk')})",
-        f"- Load average when the run ended: {', '.join(f'{x:.2f}' for x in m['load'])} "
-        "(the machine was shared with other work, so absolute times are noisy; ratios are",
-        "  taken from the same alternating runs)",
+        f"- Load average when the run ended: {', '.join(f'{x:.2f}' for x in m['load'])}"
+        f" on {m['cores']} cores",
+        "  (a load above the benchmark's own means other work shared the machine: absolute",
+        "  times are then noisy; the ratios still come from the same alternating runs)",
         "",
         "Scenarios:",
         "",
