@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -175,9 +176,10 @@ def test_a_file_broken_after_it_was_stored_is_still_caught(tmp_path):
     index = tmp_path / "cache" / "fastbuild" / "articles" / "index.json"
     stored = json.loads(index.read_text())["articles"]
     assert sorted(os.path.basename(p) for p in stored) == ["fine.md", "good.md"]
-    for rel, (stamp, _name) in stored.items():
+    for rel, (stamp, _name, digest) in stored.items():
         st = os.stat(content / rel)
         assert [st.st_size, st.st_mtime_ns] == stamp
+        assert hashlib.sha256((content / rel).read_bytes()).hexdigest() == digest
 
     # Broken after it was stored: caught, named, and the rest still builds.
     (content / "posts" / "fine.md").write_bytes(b"Title: Fine\nDate: 2010-05-05\n\n\xe9t\xe9\n")
