@@ -8,7 +8,13 @@ import textwrap
 import pytest
 from lxml import etree, html
 
-from plugins.manifest.manifest import DEFAULTS, html_to_text, manifest_dir
+from plugins.manifest.manifest import (
+    DEFAULTS,
+    _html_and_text,
+    absolute_html,
+    html_to_text,
+    manifest_dir,
+)
 from syndicate.manifest import Manifest
 from tests.sitebuild import build_site
 from tests.syndicate_fixtures import EXTRA_POSTS, POSTS, SITEURL, build_manifest
@@ -112,6 +118,27 @@ def test_bad_newsletter_value_fails_the_build(tmp_path):
     bad = {"bad.md": "Title: Bad\nDate: 2024-01-01\nNewsletter: maybe\n\nText.\n"}
     with pytest.raises(ValueError, match="yes, no, only"):
         build_manifest(tmp_path, bad)
+
+
+TRICKY_HTML = [
+    "",
+    "  ",
+    "Loose &amp; text <b>bold</b> tail &lt;tag&gt;",
+    "<p>A <a href='../x/'>relative</a>, <a href='#n'>anchor</a> and "
+    "<img src='/i.png' alt='pic'> <br>line</p><!-- a comment --><script>x=1</script>after",
+    "<ol><li>one<ul><li>nested &rsquo;quote&rsquo;</li></ul></li></ol>"
+    "<pre><code>  a &lt; b\n</code></pre><table><tr><td>c</td></tr></table>",
+]
+
+
+@pytest.mark.parametrize("html", TRICKY_HTML)
+def test_text_read_from_the_parsed_tree_equals_text_of_the_written_html(html):
+    """post_record parses each body once: the text it reads from the tree it made the links
+    absolute in is what parsing the absolute HTML again gives."""
+    base = "https://site.example/2024/01/post/"
+    content, text = _html_and_text(html, base)
+    assert content == absolute_html(html, base)
+    assert text == html_to_text(content)
 
 
 def test_settings_and_text_helpers():

@@ -134,13 +134,18 @@ def post_id(article, settings) -> str:
 # -- HTML ----------------------------------------------------------------------------
 def absolute_html(html: str, base_url: str) -> str:
     """Every href/src in `html` made absolute against `base_url`."""
+    return _html_and_text(html, base_url)[0]
+
+
+def _html_and_text(html: str, base_url: str) -> tuple[str, str]:
+    """absolute_html(html) and its html_to_text, from one parse of `html`."""
     if not html or not html.strip():
-        return ""
+        return "", ""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     root.make_links_absolute(base_url, resolve_base_href=False)
     parts = [_escape(root.text or "")]
     parts += [lxml.html.tostring(child, encoding="unicode") for child in root]
-    return "".join(parts)
+    return "".join(parts), _tree_text(root)
 
 
 def _escape(text: str) -> str:
@@ -151,13 +156,21 @@ def html_to_text(html: str) -> str:
     """Readable plain text: paragraphs apart, list items with "- ", links as "text (url)"."""
     if not html or not html.strip():
         return ""
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    return _tree_text(lxml.html.fragment_fromstring(html, create_parent="div"))
+
+
+def _tree_text(root) -> str:
     out: list[str] = []
     _walk(root, out)
     text = "".join(out)
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = _TRAILING_SPACE.sub("\n", text)
+    text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SPACES = re.compile(r"\s+")
 
 
 def _walk(el, out: list[str]) -> None:
@@ -191,7 +204,7 @@ def _walk(el, out: list[str]) -> None:
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
+    return _SPACES.sub(" ", text)
 
 
 # -- entries -------------------------------------------------------------------------
@@ -238,8 +251,9 @@ def post_record(article, settings, newsletter: str) -> dict:
     """Everything syndication needs for one post (see syndicate.post.Post)."""
     siteurl = settings["SITEURL"].rstrip("/")
     url = f"{siteurl}/{article.url}"
-    content = absolute_html(article.get_content(siteurl), url)
-    summary = absolute_html(article.get_summary(siteurl), url)
+    # one parse each: the text is read from the tree the links were made absolute in
+    content, text = _html_and_text(article.get_content(siteurl), url)
+    summary, summary_text = _html_and_text(article.get_summary(siteurl), url)
     author = getattr(article, "author", None)
     metadata = article.metadata
     record = {
@@ -250,9 +264,9 @@ def post_record(article, settings, newsletter: str) -> dict:
         "date": article.date.isoformat(),
         "modified": article.modified.isoformat() if getattr(article, "modified", None) else "",
         "summary_html": summary,
-        "summary_text": html_to_text(summary),
+        "summary_text": summary_text,
         "content_html": content,
-        "text": html_to_text(content),
+        "text": text,
         "category": str(getattr(article, "category", "") or ""),
         "tags": [str(t) for t in getattr(article, "tags", []) or []],
         "author": str(author) if author else "",
