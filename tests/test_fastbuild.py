@@ -356,6 +356,42 @@ def test_stored_article_found_by_its_bytes_after_a_fresh_checkout(tmp_path, data
     assert (out / "2023" / "11" / "undated" / "index.html").exists()
 
 
+def test_articles_made_in_workers_leave_problems_to_pelican(tmp_path, data_dir, caplog, capfd):
+    """A first build makes its articles in worker processes. A post the workers are unsure
+    of (a warning, an error, a date in the future) is read again by Pelican's own loop:
+    reported once, built as without the workers."""
+    caplog.set_level(logging.INFO)
+    content = tmp_path / "content"
+    for i in range(60):
+        write_post(
+            content, f"p{i:02d}.md", f"Title: Post {i}\nDate: 2020-01-{i % 28 + 1:02d}\n\nHi.\n"
+        )
+    write_post(content, "twice.md", "Title: One\nDate: 2021-01-01\nDate: 2021-02-02\n\nBody.\n")
+    write_post(content, "untitled.md", "Date: 2021-01-02\n\nNo title.\n")
+    write_post(content, "later.md", "Title: Later\nDate: 2999-01-01\n\nNot yet.\n")
+    build = {"content": content, "DATA_PATH": str(data_dir), **ALL_ON}
+    console = logging.StreamHandler(sys.stderr)  # inherited by the forked workers
+    logging.getLogger().addHandler(console)
+    try:
+        out = build_site(tmp_path, **build)
+    finally:
+        logging.getLogger().removeHandler(console)
+    assert _store_use() == "fastbuild: 0 articles from the cache, 61 read (60 in worker processes)"
+    printed = capfd.readouterr().err
+    assert printed.count("Duplicate definition of `date`") == 1
+    assert printed.count("untitled.md: no Title") == 1
+    twice = [m for m in messages() if "Duplicate definition of `date`" in m]
+    assert len(twice) == 1 and "twice.md" in twice[0]
+    untitled = [m for m in messages() if "untitled.md" in m]
+    assert len(untitled) == 1 and "no Title" in untitled[0]
+    assert (out / "2021" / "01" / "one" / "index.html").exists()
+    assert not list(out.rglob("later/index.html"))  # a draft until its date, as ever
+    # the same site with the workers off
+    off = build_site(tmp_path / "off", **{**build, "FASTBUILD_PARALLEL_ARTICLES": False})
+    assert_same_tree(out, off)
+    assert _store_use() == "fastbuild: 0 articles from the cache, 61 read"
+
+
 def test_site_left_to_the_collector_only_from_the_next_build(tmp_path):
     """FASTBUILD_GC_FREEZE: after a build, what it left is out of the collector's reach
     (a quick exit); the next build in the same process hands it back, so autoreload

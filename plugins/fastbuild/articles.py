@@ -79,6 +79,7 @@ class ArticleCache:
         self.old: dict[str, list] = {}
         self.new: dict[str, list] = {}
         self.hits = 0
+        self._adopted: set[str] = set()  # stored this build by worker processes
         self._stamps: dict[str, list[int] | None] = {}  # taken once per build
         self._digests: dict[str, str | None] = {}
         self._by_bytes = generator.settings.get("DEFAULT_DATE") != "fs"
@@ -129,26 +130,39 @@ class ArticleCache:
             log.debug("fastbuild: stored article %s not usable (%s)", rel, e)
             return default
         self.new[rel] = entry
-        self.hits += 1
+        self.hits += rel not in self._adopted
         return article
 
-    def put(self, rel: str, article) -> None:
-        """`cache_data` for the article generator: store what Pelican just made."""
+    def adopt(self, rel: str, entry: list) -> None:
+        """Take the entry a worker process stored for `rel` (article_pool.py)."""
+        self.old[rel] = entry
+        self._adopted.add(rel)
+
+    @property
+    def made(self) -> int:
+        """How many articles worker processes made this build."""
+        return len(self._adopted)
+
+    def put(self, rel: str, article) -> list | None:
+        """`cache_data` for the article generator: store what Pelican just made, and
+        return its index entry (None when it is not stored)."""
         stamp = self._stamp(rel)
         if stamp is None or _in_future(article):
-            return
+            return None
         name = hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest() + ".pickle"  # noqa: S324
         buffer = io.BytesIO()
         try:
             _Pickler(buffer, self.generator.settings, self.generator.context).dump(article)
         except Exception as e:  # something a plugin attached cannot be stored
             log.debug("fastbuild: article %s not stored (%s)", rel, e)
-            return
+            return None
         digest = self._digest(rel)
         if digest is None:
-            return
-        if write_atomic(self.root / name, buffer.getvalue(), f"the stored article {rel}"):
-            self.new[rel] = [stamp, name, digest]
+            return None
+        if not write_atomic(self.root / name, buffer.getvalue(), f"the stored article {rel}"):
+            return None
+        self.new[rel] = [stamp, name, digest]
+        return self.new[rel]
 
     def save(self) -> None:
         """Write the index of this build's articles; delete entries no source uses."""

@@ -25,6 +25,7 @@ DEFAULTS = {
     "FASTBUILD_TEMPLATE_CACHE": True,  # keep compiled templates across builds
     "FASTBUILD_MEMOISE": True,  # remember pure Pelican helpers' results (speedups.py)
     "FASTBUILD_ARTICLE_CACHE": True,  # keep articles as Pelican made them (articles.py)
+    "FASTBUILD_PARALLEL_ARTICLES": True,  # make articles not stored yet in worker processes
     "FASTBUILD_GC_FREEZE": True,  # after a build, the collector leaves the site alone
     "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()

@@ -17,6 +17,9 @@ Independent levers, each behind its own setting (see DEFAULTS):
   (`FASTBUILD_SKIP_UNCHANGED`), so its modification time stays put for rsync.
 * Articles are kept as Pelican made them (`FASTBUILD_ARTICLE_CACHE`): an unchanged
   source is not read again on the next build.
+* Articles not stored yet are made whole in forked workers and put in that store
+  (`FASTBUILD_PARALLEL_ARTICLES`, article_pool.py), so Pelican's serial reading loop
+  (reader, set-up, `content_object_init` plugins) does not hold up a first build.
 * Pure Pelican helpers called tens of thousands of times remember their results, and
   listing pages pick their posts in linear time (`FASTBUILD_MEMOISE`).
 * Python-Markdown's inline passes (its own and `smarty`'s) do not try a pattern on text
@@ -31,8 +34,9 @@ State lives under FASTBUILD_CACHE_PATH (default: CACHE_PATH/fastbuild), never in
 output/. Deleting that folder is always safe: the next build is simply a cold one.
 
 This module connects the signals; the work is in config.py (settings), markdown_cache.py,
-articles.py (articles kept across builds), fingerprints.py, writer.py, speedups.py
-(memoised Pelican helpers) and inline_quick.py (Markdown's inline passes).
+articles.py (articles kept across builds), article_pool.py (articles made in workers),
+fingerprints.py, writer.py, speedups.py (memoised Pelican helpers) and inline_quick.py
+(Markdown's inline passes).
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ from pelican import signals
 from pelican.readers import MarkdownReader
 
 from . import inline_quick, speedups
+from .article_pool import make_articles
 from .articles import ArticleCache
-from .config import _BOOL_KEYS, DEFAULTS, _config_digest, get_settings
+from .config import _BOOL_KEYS, _MIN_PARALLEL, DEFAULTS, _config_digest, get_settings
 from .markdown_cache import FastMarkdownReader, convert_markdown
 from .writer import FastWriter, FlushPoint
 
@@ -123,9 +128,22 @@ def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
             path = os.path.abspath(os.path.join(generator.path, rel))
             if stored is not None and stored.will_serve(path):
                 continue  # the stored article is used; its source is not read
-            by_reader.setdefault(id(reader), (reader, []))[1].append(path)
-    for reader, paths in by_reader.values():
-        reader.prefetch(sorted(paths))
+            by_reader.setdefault(id(reader), (reader, []))[1].append((rel, path))
+    if stored is not None:
+        rels = [rel for _, todo in by_reader.values() for rel, _ in todo]
+        _make_articles(generator, stored, rels)
+    for reader, todo in by_reader.values():
+        # what the workers did not store is converted here and read by Pelican's loop
+        paths = [path for _, path in todo if stored is None or not stored.will_serve(path)]
+        if paths:
+            reader.prefetch(sorted(paths))
+
+
+def _make_articles(generator, stored, rels: list[str]) -> None:
+    conf = get_settings(generator.settings)
+    workers = min(conf["FASTBUILD_WORKERS"], len(rels))
+    if conf["FASTBUILD_PARALLEL_ARTICLES"] and workers > 1 and len(rels) >= _MIN_PARALLEL:
+        make_articles(generator, stored, rels, workers)
 
 
 def on_article_generator_init(generator) -> None:
@@ -144,8 +162,9 @@ def on_article_generator_finalized(generator) -> None:
     stored = getattr(generator, "_fastbuild_articles", None)
     if stored is not None:
         stored.save()
-        log.info("fastbuild: %d articles from the cache, %d read", stored.hits,
-                 len(stored.new) - stored.hits)  # fmt: skip
+        read = len(stored.new) - stored.hits
+        where = f" ({stored.made} in worker processes)" if stored.made else ""
+        log.info("fastbuild: %d articles from the cache, %d read%s", stored.hits, read, where)
 
 
 def on_page_generator_init(generator) -> None:
