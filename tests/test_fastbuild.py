@@ -117,6 +117,8 @@ def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_of
     # one entry per post (in folders), beside the index of sources' sizes and times
     cached = list((tmp_path / "on" / "cache" / "fastbuild" / "markdown").glob("*/*.json"))
     assert len(cached) == 300
+    # every article was made in the workers, and the store's index lists them all
+    assert len(_stored_articles(tmp_path / "on")) == 300
     assert list((tmp_path / "on" / "cache" / "fastbuild" / "templates").iterdir())
     # A warm cache into an empty output folder gives the same site again.
     shutil.rmtree(on)
@@ -386,6 +388,10 @@ def test_articles_made_in_workers_leave_problems_to_pelican(tmp_path, data_dir, 
     assert len(untitled) == 1 and "no Title" in untitled[0]
     assert (out / "2021" / "01" / "one" / "index.html").exists()
     assert not list(out.rglob("later/index.html"))  # a draft until its date, as ever
+    # what the workers stored is the next build's store
+    assert len(_stored_articles(tmp_path)) == 61
+    build_site(tmp_path, **build)
+    assert _store_use() == "fastbuild: 61 articles from the cache, 0 read"
     # the same site with the workers off
     off = build_site(tmp_path / "off", **{**build, "FASTBUILD_PARALLEL_ARTICLES": False})
     assert_same_tree(out, off)

@@ -79,7 +79,7 @@ class ArticleCache:
         self.old: dict[str, list] = {}
         self.new: dict[str, list] = {}
         self.hits = 0
-        self._adopted: set[str] = set()  # stored this build by worker processes
+        self._made: dict[str, list] = {}  # stored this build by worker processes
         self._stamps: dict[str, list[int] | None] = {}  # taken once per build
         self._digests: dict[str, str | None] = {}
         self._by_bytes = generator.settings.get("DEFAULT_DATE") != "fs"
@@ -102,7 +102,7 @@ class ArticleCache:
 
     def _current(self, rel: str) -> list | None:
         """The stored entry for `rel` if its source is unchanged, with today's stamp."""
-        entry = self.old.get(rel)
+        entry = self._made.get(rel) or self.old.get(rel)
         stamp = self._stamp(rel)
         if not entry or stamp is None:
             return None
@@ -130,18 +130,17 @@ class ArticleCache:
             log.debug("fastbuild: stored article %s not usable (%s)", rel, e)
             return default
         self.new[rel] = entry
-        self.hits += rel not in self._adopted
+        self.hits += rel not in self._made
         return article
 
     def adopt(self, rel: str, entry: list) -> None:
         """Take the entry a worker process stored for `rel` (article_pool.py)."""
-        self.old[rel] = entry
-        self._adopted.add(rel)
+        self._made[rel] = entry
 
     @property
     def made(self) -> int:
         """How many articles worker processes made this build."""
-        return len(self._adopted)
+        return len(self._made)
 
     def put(self, rel: str, article) -> list | None:
         """`cache_data` for the article generator: store what Pelican just made, and
