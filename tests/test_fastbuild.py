@@ -398,6 +398,27 @@ def test_articles_made_in_workers_leave_problems_to_pelican(tmp_path, data_dir, 
     assert _store_use() == "fastbuild: 0 articles from the cache, 61 read"
 
 
+def test_a_new_run_lets_go_of_the_documents_of_the_last_one(tmp_path):
+    """Pelican memoises post bodies per document on its Content class; under autoreload
+    the same process builds again and again, and no earlier run's post may stay alive."""
+    seen = []
+
+    def remember(generator):
+        seen.extend(weakref.ref(a) for a in generator.articles)
+
+    pelican_obj = Pelican(site_settings(tmp_path, **(ALL_ON | {"FASTBUILD_GC_FREEZE": False})))
+    signals.article_generator_finalized.connect(remember)
+    try:
+        pelican_obj.run()
+        first = list(seen)
+        assert first and all(ref() is not None for ref in first)
+        pelican_obj.run()
+    finally:
+        signals.article_generator_finalized.disconnect(remember)
+    gc.collect()
+    assert [ref for ref in first if ref() is not None] == []
+
+
 def test_site_left_to_the_collector_only_from_the_next_build(tmp_path):
     """FASTBUILD_GC_FREEZE: after a build, what it left is out of the collector's reach
     (a quick exit); the next build in the same process hands it back, so autoreload

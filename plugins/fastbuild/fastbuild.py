@@ -48,6 +48,7 @@ from pathlib import Path
 
 import jinja2
 from pelican import signals
+from pelican.contents import Content
 from pelican.readers import MarkdownReader
 
 from . import inline_quick, speedups
@@ -74,11 +75,24 @@ def on_initialized(pelican_obj) -> None:
 
 def on_run_start(pelican_obj) -> None:
     """get_generators receiver, the first signal of every run (autoreload runs the same
-    Pelican object again): what an earlier run left goes back to the collector."""
+    Pelican object again): what an earlier run left goes back to the collector, and
+    Pelican's own memo of post bodies lets go of the earlier run's documents."""
     global _frozen_by_us
     if _frozen_by_us:
         gc.unfreeze()
         _frozen_by_us = False
+    _forget_earlier_documents()
+
+
+def _forget_earlier_documents() -> None:
+    """Pelican memoises Content.get_content and get_summary per (document, site URL) in
+    dicts on the class that nothing ever empties: in a long-running process (autoreload,
+    `invoke livereload`) every earlier run's documents, and through them its whole site,
+    stayed alive. A new run never asks for an earlier run's documents."""
+    for name in ("get_content", "get_summary"):
+        cache = getattr(Content.__dict__.get(name), "cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
 
 
 def on_context_done(generators) -> None:
