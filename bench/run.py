@@ -353,7 +353,7 @@ def run_all(sizes, repeat, skip, log, build_dir: Path = WORK) -> dict:
 
 
 def profile(n: int, log: Path, build_dir: Path = WORK, top: int = 25) -> dict:
-    """cProfile of a cold full build with the parallel levers off (one process)."""
+    """cProfile of a cold full build with every lever that forks off (one process)."""
     import pstats
 
     bench = Bench(n, log, build_dir)
@@ -361,7 +361,8 @@ def profile(n: int, log: Path, build_dir: Path = WORK, top: int = 25) -> dict:
     prof = bench.base / "b.prof"
     cmd = [PY, "-m", "cProfile", "-o", str(prof), "-m", "pelican", str(bench.content),
            "-o", str(bench.base / "out"), "-s", str(bench.base / "ours.py"), "-q",
-           "-e", "FASTBUILD_PARALLEL_MARKDOWN=false", "FASTBUILD_PARALLEL_WRITE=false"]  # fmt: skip
+           "-e", "FASTBUILD_PARALLEL_MARKDOWN=false", "FASTBUILD_PARALLEL_WRITE=false",
+           "FASTBUILD_PARALLEL_ARTICLES=false", "MANIFEST_PARALLEL=false"]  # fmt: skip
     measure(cmd, ROOT, bench.env, log)
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
@@ -572,7 +573,7 @@ def render(data: dict) -> str:
         lines += [
             f"## Profile of (b) at N = {prof['n']:,}",
             "",
-            "cProfile of one cold full build with the two parallel levers switched off, so that",
+            "cProfile of one cold full build with every lever that forks switched off, so that",
             "all work happens in one profiled process (profiling makes everything slower; read",
             f"shares, not seconds). Total {prof['total']:.1f} s.",
             "",
