@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -656,7 +657,7 @@ def main(argv=None) -> int:
         "build_fs": _filesystem(build_dir),
     }
     data["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    shown = " ".join(a for a in (argv if argv is not None else sys.argv[1:]))
+    shown = shlex.join(argv if argv is not None else sys.argv[1:])
     data["command"] = f".venv/bin/python bench/run.py {shown}".strip()
     earlier = data.get("commands", []) if args.merge else []
     data["commands"] = [*earlier, data["command"]]
