@@ -283,9 +283,19 @@ def test_markdown_objects_reused_between_posts_carry_nothing_over(tmp_path):
             got = fastbuild.convert_markdown(text, settings, ["summary"])
             assert got == _fresh_conversion(text, settings), text
     # one pair of Markdown objects served every post above
-    from fastbuild import markdown_cache
+    from fastbuild import inline_quick, markdown_cache
 
     assert markdown_cache._converters(settings) is markdown_cache._converters(dict(settings))
+    # ... made with the inline processor the quick-inline switch gives new objects
+    try:
+        for on in (True, False):
+            inline_quick.activate(on)
+            body_md, field_md = markdown_cache._converters(settings)
+            for md in (body_md, field_md):
+                inline = md.treeprocessors["inline"]
+                assert isinstance(inline, inline_quick.QuickInlineProcessor) is on
+    finally:
+        inline_quick.activate(True)
 
 
 def _stored_articles(tmp_path: Path) -> dict:

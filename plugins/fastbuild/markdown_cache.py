@@ -18,6 +18,7 @@ from typing import ClassVar
 import markdown
 import pelican
 import pygments
+from markdown import treeprocessors
 from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED, MarkdownReader
 from pelican.utils import pelican_open
 
@@ -58,12 +59,16 @@ def convert_markdown(text: str, md_settings: dict, formatted_fields) -> tuple[st
 # the body's object after removing the meta preprocessor: the second object is that one.
 # Extensions given as objects rather than names are shared by every Markdown object
 # that loads them, so such a configuration gets a fresh pair for every post, as before.
-_CONVERTERS: dict[str, tuple[markdown.Markdown, markdown.Markdown]] = {}
+# The key includes the inline processor class a new object would get, so switching
+# FASTBUILD_QUICK_INLINE between builds in one process is honoured.
+_CONVERTERS: dict[tuple, tuple[markdown.Markdown, markdown.Markdown]] = {}
 
 
 def _converters(md_settings: dict) -> tuple[markdown.Markdown, markdown.Markdown]:
     reusable = all(isinstance(e, str) for e in md_settings.get("extensions", ()))
-    key = json.dumps(_stable(md_settings), sort_keys=True) if reusable else None
+    key = None
+    if reusable:
+        key = (treeprocessors.InlineProcessor, json.dumps(_stable(md_settings), sort_keys=True))
     pair = _CONVERTERS.get(key)
     if pair is None:
         field_md = markdown.Markdown(**md_settings)
