@@ -10,8 +10,7 @@ from lxml import etree, html
 
 from plugins.manifest.manifest import (
     DEFAULTS,
-    _html_and_text,
-    absolute_html,
+    absolute_html_and_text,
     html_to_text,
     manifest_dir,
 )
@@ -136,9 +135,22 @@ def test_text_read_from_the_parsed_tree_equals_text_of_the_written_html(html):
     """post_record parses each body once: the text it reads from the tree it made the links
     absolute in is what parsing the absolute HTML again gives."""
     base = "https://site.example/2024/01/post/"
-    content, text = _html_and_text(html, base)
-    assert content == absolute_html(html, base)
+    content, text = absolute_html_and_text(html, base)
     assert text == html_to_text(content)
+    again, _ = absolute_html_and_text(content, base)
+    assert again == content  # already absolute: nothing left to change
+
+
+def test_links_made_absolute_and_text_kept_escaped():
+    content, text = absolute_html_and_text(TRICKY_HTML[3], "https://site.example/2024/01/post/")
+    assert 'href="https://site.example/2024/01/x/"' in content
+    assert 'src="https://site.example/i.png"' in content
+    assert 'href="https://site.example/2024/01/post/#n"' in content
+    assert "A relative (https://site.example/2024/01/x/)" in text
+    assert "[pic]" in text and "x=1" not in text
+    loose, loose_text = absolute_html_and_text(TRICKY_HTML[2], "https://site.example/")
+    assert loose.startswith("Loose &amp; text <b>bold</b>") and loose.endswith("&lt;tag&gt;")
+    assert loose_text == "Loose & text bold tail <tag>"
 
 
 def test_settings_and_text_helpers():

@@ -132,13 +132,9 @@ def post_id(article, settings) -> str:
 
 
 # -- HTML ----------------------------------------------------------------------------
-def absolute_html(html: str, base_url: str) -> str:
-    """Every href/src in `html` made absolute against `base_url`."""
-    return _html_and_text(html, base_url)[0]
-
-
-def _html_and_text(html: str, base_url: str) -> tuple[str, str]:
-    """absolute_html(html) and its html_to_text, from one parse of `html`."""
+def absolute_html_and_text(html: str, base_url: str) -> tuple[str, str]:
+    """`html` with every href/src made absolute against `base_url`, and its plain text
+    (html_to_text), from one parse of `html`."""
     if not html or not html.strip():
         return "", ""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
@@ -252,8 +248,8 @@ def post_record(article, settings, newsletter: str) -> dict:
     siteurl = settings["SITEURL"].rstrip("/")
     url = f"{siteurl}/{article.url}"
     # one parse each: the text is read from the tree the links were made absolute in
-    content, text = _html_and_text(article.get_content(siteurl), url)
-    summary, summary_text = _html_and_text(article.get_summary(siteurl), url)
+    content, text = absolute_html_and_text(article.get_content(siteurl), url)
+    summary, summary_text = absolute_html_and_text(article.get_summary(siteurl), url)
     author = getattr(article, "author", None)
     metadata = article.metadata
     record = {
