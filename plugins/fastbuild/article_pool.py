@@ -14,16 +14,16 @@ Pelican's own loop, which reads it again and reports what is wrong, once.
 
 from __future__ import annotations
 
-import gc
 import logging
-import multiprocessing
 
 from pelican import signals
 from pelican.contents import Article, SkipStub
 
+from .forked import forked_map
+
 log = logging.getLogger(__name__)
 
-_GENERATOR = None  # the article generator the forked workers inherit
+_WORK = None  # (article generator, article store), inherited by the forked workers
 
 
 class _Capture(logging.Handler):
@@ -37,30 +37,23 @@ class _Capture(logging.Handler):
         self.worst = max(self.worst, record.levelno)
 
 
-def make_articles(generator, stored, rels: list[str], workers: int) -> int:
-    """Make and store the articles of `rels` (paths relative to the generator's folder)
-    in `workers` forked processes; return how many the store now holds for Pelican."""
-    global _GENERATOR
-    _GENERATOR = generator
-    made = 0
-    chunk = max(1, min(16, len(rels) // (workers * 8)))
-    gc.freeze()  # the workers' collector leaves the inherited objects alone
+def make_articles(generator, stored, rels: list[str], workers: int) -> None:
+    """Make the articles of `rels` (paths relative to the generator's folder) in `workers`
+    forked processes and hand the store what they stored (`stored.adopt`)."""
+    global _WORK
+    _WORK = (generator, stored)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for rel, entry in zip(rels, pool.imap(_job, rels, chunksize=chunk), strict=True):
-                if entry is not None:
-                    stored.adopt(rel, entry)
-                    made += 1
+        for rel, entry in zip(rels, forked_map(_job, rels, workers), strict=True):
+            if entry is not None:
+                stored.adopt(rel, entry)
     finally:
-        gc.unfreeze()
-        _GENERATOR = None
-    log.debug("fastbuild: %d of %d articles made in %d workers", made, len(rels), workers)
-    return made
+        _WORK = None
+    log.debug("fastbuild: %d of %d articles made in %d workers", stored.made, len(rels), workers)
 
 
 def _job(rel: str):
     """Worker: the article store's index entry for `rel`, or None (left to Pelican)."""
-    generator = _GENERATOR
+    generator, stored = _WORK
     root = logging.getLogger()
     capture = _Capture()
     saved, root.handlers = root.handlers, [capture]
@@ -79,7 +72,7 @@ def _job(rel: str):
             return None
         if capture.worst >= logging.WARNING:
             return None
-        return generator._fastbuild_articles.put(rel, article)
+        return stored.put(rel, article)
     except Exception:
         return None
     finally:

@@ -112,9 +112,9 @@ class ArticleCache:
             return [stamp, *entry[1:]]
         return None
 
-    def will_serve(self, path: str) -> bool:
-        """Whether `path` (absolute) has a stored article and an unchanged source."""
-        return self._current(os.path.relpath(path, self.generator.path)) is not None
+    def will_serve(self, rel: str) -> bool:
+        """Whether `rel` has a stored article and an unchanged source."""
+        return self._current(rel) is not None
 
     def get(self, rel: str, default=None):
         """`get_cached_data` for the article generator."""

@@ -140,7 +140,7 @@ def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
         reader = readers.get(os.path.splitext(rel)[1][1:])
         if isinstance(reader, FastMarkdownReader):
             path = os.path.abspath(os.path.join(generator.path, rel))
-            if stored is not None and stored.will_serve(path):
+            if stored is not None and stored.will_serve(rel):
                 continue  # the stored article is used; its source is not read
             by_reader.setdefault(id(reader), (reader, []))[1].append((rel, path))
     if stored is not None:
@@ -148,7 +148,7 @@ def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
         _make_articles(generator, stored, rels)
     for reader, todo in by_reader.values():
         # what the workers did not store is converted here and read by Pelican's loop
-        paths = [path for _, path in todo if stored is None or not stored.will_serve(path)]
+        paths = [path for rel, path in todo if stored is None or not stored.will_serve(rel)]
         if paths:
             reader.prefetch(sorted(paths))
 

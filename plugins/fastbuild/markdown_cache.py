@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 from pathlib import Path
 from typing import ClassVar
@@ -25,6 +24,7 @@ from pelican.utils import pelican_open
 from . import speedups
 from .config import _MIN_PARALLEL, VERSION, _stable
 from .files import read_json, write_atomic
+from .forked import forked_map
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +244,7 @@ class FastMarkdownReader(MarkdownReader):
         workers = min(self._conf["FASTBUILD_WORKERS"], len(todo))
         parallel = self._conf["FASTBUILD_PARALLEL_MARKDOWN"] and len(todo) >= _MIN_PARALLEL
         if parallel and workers > 1:
-            chunk = max(1, min(32, len(jobs) // (workers * 8)))
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                self._collect(todo, pool.imap(_convert_job, jobs, chunksize=chunk), cache)
+            self._collect(todo, forked_map(_convert_job, jobs, workers), cache)
         else:
             self._collect(todo, map(_convert_job, jobs), cache)
 
