@@ -34,7 +34,7 @@ State lives under FASTBUILD_CACHE_PATH (default: CACHE_PATH/fastbuild), never in
 output/. Deleting that folder is always safe: the next build is simply a cold one.
 
 This module connects the signals; the work is in config.py (settings), markdown_cache.py,
-articles.py (articles kept across builds), article_pool.py (articles made in workers),
+articles.py (articles kept across builds), article_pool.py (articles made in workers), forked.py,
 fingerprints.py, writer.py, speedups.py (memoised Pelican helpers) and inline_quick.py
 (Markdown's inline passes).
 """
