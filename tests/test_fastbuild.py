@@ -478,3 +478,43 @@ def test_site_left_to_the_collector_only_from_the_next_build(tmp_path):
         signals.all_generators_finalized.disconnect(count)
         gc.unfreeze()
     assert frozen_mid_run == [0, 0]
+
+
+def _articles_of_a_build(tmp_path: Path, **overrides) -> list:
+    kept = []
+
+    def keep(generators):
+        for generator in generators:
+            kept.extend(getattr(generator, "articles", []))
+
+    signals.all_generators_finalized.connect(keep)
+    try:
+        build_site(tmp_path, **overrides)
+    finally:
+        signals.all_generators_finalized.disconnect(keep)
+    return kept
+
+
+def test_post_bodies_kept_packed_read_as_pelican_made_them(tmp_path):
+    """FASTBUILD_PACK_CONTENT: long post bodies are held compressed; `_content`, and
+    `content` through Pelican's memo, give the same text as an unpacked build."""
+    from fastbuild import packed
+    from pelican.contents import Content
+
+    plain = {a.source_path: a._content for a in _articles_of_a_build(tmp_path / "off", **ALL_OFF)}
+    for name in ("cold", "warm"):  # made now, then loaded from the article store
+        articles = _articles_of_a_build(tmp_path / "on", **ALL_ON)
+        assert {a.source_path: a._content for a in articles} == plain, name
+        long = [a for a in articles if len(plain[a.source_path]) >= 2000]
+        assert long, "the sample site has long posts"
+        for article in long:
+            assert "_content" not in vars(article) and packed.PACKED in vars(article)
+            assert len(vars(article)[packed.PACKED]) < 0.7 * len(plain[article.source_path])
+    memo = Content.__dict__["get_content"].cache
+    memo.clear()
+    article = long[0]
+    assert article.content == article.content
+    assert not [key for key in memo if key[0] is article], "an unpacked copy was kept"
+    article._content = "<p>replaced</p>"  # a plugin writing the body unpacks it
+    assert packed.PACKED not in vars(article) and article.content == "<p>replaced</p>"
+    assert [key for key in memo if key[0] is article], "an unpacked body is memoised again"

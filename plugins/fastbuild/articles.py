@@ -29,6 +29,7 @@ import pickle
 from pathlib import Path
 
 from .files import read_json, write_atomic
+from .packed import pack
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ class ArticleCache:
         if stamp is None or _in_future(article):
             return None
         name = hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest() + ".pickle"  # noqa: S324
+        pack(article)  # stored, and kept in this process, with its body compressed
         buffer = io.BytesIO()
         try:
             _Pickler(buffer, self.generator.settings, self.generator.context).dump(article)

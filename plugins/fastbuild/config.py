@@ -12,7 +12,7 @@ import markdown
 import pelican
 import pygments
 
-VERSION = "2"  # bump when a change here changes what is cached or written
+VERSION = "3"  # bump when a change here changes what is cached or written
 
 DEFAULTS = {
     "FASTBUILD_ENABLED": True,  # master switch: False turns every lever below off
@@ -28,6 +28,7 @@ DEFAULTS = {
     "FASTBUILD_PARALLEL_ARTICLES": True,  # make articles not stored yet in worker processes
     "FASTBUILD_GC_FREEZE": True,  # after a build, the collector leaves the site alone
     "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
+    "FASTBUILD_PACK_CONTENT": True,  # keep post bodies compressed in memory (packed.py)
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()
     "FASTBUILD_CACHE_PATH": "",  # "" = CACHE_PATH/fastbuild
 }

@@ -1,0 +1,101 @@
+"""Post bodies kept compressed in memory (`FASTBUILD_PACK_CONTENT`).
+
+A post's converted HTML (`Content._content`) is the largest thing a build holds, and it
+is read a handful of times: for the post's own page, its feed entries, its fingerprint.
+A packed document keeps the body as zlib bytes (about a third of the size) in
+`_content_packed`; every read of `_content` unpacks it. Reads and writes of `_content`
+go through a descriptor on Pelican's `Content` class, so Pelican and the plugins see the
+same text as before; writing `_content` replaces the packed body.
+
+Pelican memoises `get_content(siteurl)` per document, which would keep an unpacked copy
+of every body alive: for a packed document the memo is skipped (the body is unpacked
+and its links resolved on each call, a few times per post and build).
+
+The descriptor and the memo wrapper are installed once and are transparent for any
+document that is not packed; `pack` does nothing unless the lever is on for this build.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from pelican import contents
+from pelican.utils import memoized
+
+PACKED = "_content_packed"
+_BODY = "_content"
+_MIN_SIZE = 512  # shorter bodies are not worth packing
+_MISSING = object()
+_active = False
+
+
+class _Body:
+    """`Content._content`: the text Pelican set, or the packed text unpacked."""
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        state = obj.__dict__
+        text = state.get(_BODY, _MISSING)
+        if text is not _MISSING:
+            return text
+        packed = state.get(PACKED)
+        if packed is None:
+            raise AttributeError(_BODY)
+        return zlib.decompress(packed).decode("utf-8", "surrogatepass")
+
+    def __set__(self, obj, value) -> None:
+        state = obj.__dict__
+        state.pop(PACKED, None)
+        state[_BODY] = value
+
+    def __delete__(self, obj) -> None:
+        state = obj.__dict__
+        if state.pop(_BODY, _MISSING) is _MISSING and state.pop(PACKED, None) is None:
+            raise AttributeError(_BODY)
+
+
+class _MemoUnlessPacked(memoized):
+    """Pelican's `memoized`, sharing its cache, that does not remember packed bodies."""
+
+    def __init__(self, original: memoized):
+        super().__init__(original.func)
+        self.cache = original.cache
+        self.pelicans = original
+
+    def __call__(self, *args):
+        if args and PACKED in getattr(args[0], "__dict__", ()):
+            return self.func(*args)
+        return super().__call__(*args)
+
+
+def _install() -> None:
+    if not isinstance(contents.Content.__dict__.get(_BODY), _Body):
+        contents.Content._content = _Body()
+    current = contents.Content.__dict__["get_content"]
+    if not isinstance(current, _MemoUnlessPacked):
+        contents.Content.get_content = _MemoUnlessPacked(current)
+
+
+def activate(on: bool) -> None:
+    """Pack bodies in this build (on), or leave every document as Pelican made it."""
+    global _active
+    _active = on
+    if on:
+        _install()
+
+
+def pack(document) -> None:
+    """Keep `document`'s body compressed (when the lever is on and the body is long)."""
+    if not _active:
+        return
+    state = document.__dict__
+    text = state.get(_BODY)
+    if isinstance(text, str) and len(text) >= _MIN_SIZE:
+        state[PACKED] = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+        del state[_BODY]
+
+
+def pack_all(documents) -> None:
+    for document in documents:
+        pack(document)
