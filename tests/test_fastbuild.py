@@ -36,10 +36,13 @@ ALL_ON = {
     "FASTBUILD_PARALLEL_MARKDOWN": True,
     "FASTBUILD_MARKDOWN_CACHE": True,
     "FASTBUILD_PARALLEL_WRITE": True,
+    "FASTBUILD_PARALLEL_CHECK": True,
     "FASTBUILD_INCREMENTAL": True,
     "FASTBUILD_SKIP_UNCHANGED": True,
     "FASTBUILD_WORKERS": 2,  # the forked paths run even on a one-core machine
 }
+# the default: pages checked in two processes, the stale ones rendered in one
+CHECK_APART = ALL_ON | {"FASTBUILD_PARALLEL_WRITE": False}
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -141,22 +144,23 @@ def test_levers_alone_give_the_same_bytes(tmp_path, corpus, data_dir, corpus_off
 
 
 @pytest.mark.slow  # builds of a 300-post corpus
-def test_rebuild_after_edits_equals_clean_build(tmp_path, corpus, data_dir):
+@pytest.mark.parametrize("levers", [ALL_ON, CHECK_APART], ids=["render-apart", "check-apart"])
+def test_rebuild_after_edits_equals_clean_build(tmp_path, corpus, data_dir, levers):
     content = tmp_path / "content"
     shutil.copytree(corpus, content)
-    out = build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    out = build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **levers)
     total = rendered_count(tmp_path / "inc")
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.html")}
 
     # 0. nothing changed: nothing rendered, nothing written
-    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **levers)
     assert rendered_count(tmp_path / "inc") == 0
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.html")} == before
 
     # 1. the body of one post: only its own page may change on disk
     body = content / "posts" / "post-00150.md"
     body.write_text(body.read_text() + "\nA paragraph added later.\n")
-    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **levers)
     assert rendered_count(tmp_path / "inc") < total / 20
     changed = [p for p in out.rglob("*.html") if p.stat().st_mtime_ns != before[p]]
     assert [str(p.relative_to(out)).split("/")[-2] for p in changed] == ["post-00150"]
@@ -166,12 +170,12 @@ def test_rebuild_after_edits_equals_clean_build(tmp_path, corpus, data_dir):
     # 2. a title: listings and neighbours change, not every page
     meta = content / "posts" / "post-00010.md"
     meta.write_text(meta.read_text().replace("Title: ", "Title: Renamed ", 1))
-    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **levers)
     assert 0 < rendered_count(tmp_path / "inc") < total / 2
 
     # 3. a new tag: a new tag page, and whatever lists tags or tag feeds
     meta.write_text(meta.read_text().replace("Tags: ", "Tags: brand-new-tag, ", 1))
-    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **levers)
     assert rendered_count(tmp_path / "inc") > 0
 
     clean = build_site(tmp_path / "clean", content=content, DATA_PATH=str(data_dir), **ALL_OFF)

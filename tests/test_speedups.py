@@ -131,3 +131,45 @@ def test_listing_members_answer_by_identity():
     members = speedups._Members(posts[1:3])
     assert members == posts[1:3] and isinstance(members, list)
     assert [p in members for p in posts] == [False, True, True, False, False]
+
+
+class _Key:
+    def __init__(self, name):
+        self.save_as = self.url = self.page_name = self.slug = name
+
+
+class _Generator:
+    """What ArticlesGenerator.generate_tags/categories/authors read from their object."""
+
+    def __init__(self, posts, groups):
+        self.dates = sorted(posts, key=lambda p: p.date)
+        self.articles = list(reversed(self.dates))
+        self.context = {}
+        self.tags = {key: members for key, members in groups}
+        self.categories = list(groups)
+        self.authors = list(groups)
+
+    def get_template(self, name):
+        return name
+
+
+@pytest.mark.parametrize("name", ["generate_tags", "generate_categories", "generate_authors"])
+def test_listing_pages_get_pelicans_posts_in_date_order(active, name):
+    posts = _posts(9)
+    # groups listed in no particular order, one with a post twice, one with a post
+    # the site does not date (then Pelican's own filter is used for that group)
+    stray = _posts(1)[0]
+    groups = [
+        (_Key("a"), [posts[5], posts[0], posts[7]]),
+        (_Key("b"), [posts[3], posts[3], posts[8], posts[1]]),
+        (_Key("c"), [posts[2], stray, posts[6]]),
+    ]
+
+    def written(function):
+        calls = []
+        function(_Generator(posts, groups), lambda *a, **kw: calls.append(kw))
+        return [[id(p) for p in kw["dates"]] for kw in calls]
+
+    ours = written(getattr(speedups._Articles, name))
+    pelicans = written(speedups._original_listings[name])
+    assert ours == pelicans and len(ours) == 3 and all(ours)

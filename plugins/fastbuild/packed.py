@@ -11,8 +11,8 @@ Pelican memoises `get_content(siteurl)` per document, which would keep an unpack
 of every body alive: for a packed document the memo is skipped (the body is unpacked
 and its links resolved on each call, a few times per post and build).
 
-The descriptor and the memo wrapper are installed once and are transparent for any
-document that is not packed; `pack` does nothing unless the lever is on for this build.
+The descriptor and the memo wrapper are installed by every build and are transparent for
+any document that is not packed; `pack` does nothing unless the lever is on for this build.
 """
 
 from __future__ import annotations
@@ -78,11 +78,12 @@ def _install() -> None:
 
 
 def activate(on: bool) -> None:
-    """Pack bodies in this build (on), or leave every document as Pelican made it."""
+    """Pack bodies in this build (on), or leave every document as Pelican made it. The
+    descriptor is installed either way: articles stored by a build that packed them
+    (the article store is shared by every value of this setting) are read all the same."""
     global _active
     _active = on
-    if on:
-        _install()
+    _install()
 
 
 def pack(document) -> None:

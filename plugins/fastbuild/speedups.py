@@ -105,18 +105,71 @@ def _url_setting(self, key: str) -> str:
 
 
 class _Members(list):
-    """A list of posts that answers `post in members` by identity in O(1).
+    """A group's posts (a tag's, a category's, an author's) that answers `post in
+    members` by identity in O(1), and knows its posts in the site's date order."""
 
-    Pelican's tag, category and author pages pick each listing's posts in date order
-    with `[a for a in self.dates if a in articles]`: with a plain list that is
-    quadratic in the number of posts."""
-
-    def __init__(self, items):
+    def __init__(self, items, position: dict | None = None):
         super().__init__(items)
         self._ids = {id(x) for x in items}
+        self.by_date = None  # the distinct posts in date order, when all are dated
+        if position is not None and self._ids <= position.keys():
+            self.by_date = sorted({id(x): x for x in items}.values(), key=_at(position))
 
     def __contains__(self, item):
         return id(item) in self._ids
+
+
+def _at(position: dict):
+    return lambda post: position[id(post)]
+
+
+class _Dates(list):
+    """`ArticlesGenerator.dates` while a listing is written. Pelican picks each group's
+    posts in date order with `[a for a in self.dates if a in articles]`, once per group:
+    quadratic in the number of posts. While a group is being written (`current`, set by
+    `_Groups`/`_GroupList` as Pelican's loop reaches it), iterating gives only that
+    group's posts, in the same order, so the same filter keeps all of them."""
+
+    current: _Members | None = None
+
+    def __iter__(self):
+        members = self.current
+        if members is not None and members.by_date is not None:
+            return iter(members.by_date)
+        return super().__iter__()
+
+
+class _Groups(dict):
+    """`self.tags` (a dict of group -> _Members) that marks the group being written."""
+
+    def __init__(self, pairs, dates: _Dates):
+        super().__init__(pairs)
+        self.dates = dates
+
+    def items(self):
+        try:
+            for key, members in super().items():
+                self.dates.current = members
+                yield key, members
+        finally:
+            self.dates.current = None
+
+
+class _GroupList(list):
+    """`self.categories`/`self.authors` (a list of pairs) that marks the group being
+    written."""
+
+    def __init__(self, pairs, dates: _Dates):
+        super().__init__(pairs)
+        self.dates = dates
+
+    def __iter__(self):
+        try:
+            for pair in super().__iter__():
+                self.dates.current = pair[1]
+                yield pair
+        finally:
+            self.dates.current = None
 
 
 def _fast_listing(name):
@@ -126,16 +179,22 @@ def _fast_listing(name):
     def generate(self, write):
         if not _active:
             return original(self, write)
-        groups = getattr(self, attr)
+        groups, dates = getattr(self, attr), self.dates
+        position = {id(post): i for i, post in enumerate(dates)}
+        fast_dates = _Dates(dates)
         if isinstance(groups, dict):
-            fast = {key: _Members(posts) for key, posts in groups.items()}
+            pairs = [(key, _Members(posts, position)) for key, posts in groups.items()]
+            fast = _Groups(pairs, fast_dates)
         else:
-            fast = [(key, _Members(posts)) for key, posts in groups]
+            pairs = [(key, _Members(posts, position)) for key, posts in groups]
+            fast = _GroupList(pairs, fast_dates)
         setattr(self, attr, fast)
+        self.dates = fast_dates
         try:
             return original(self, write)
         finally:
             setattr(self, attr, groups)
+            self.dates = dates
 
     generate.__doc__ = original.__doc__
     generate.pelicans = original
@@ -152,6 +211,14 @@ def _period_archives(self, sorted_articles, articles, settings):
     if not _active:
         return _original_period_archives(self, sorted_articles, articles, settings)
     archives = defaultdict(list)
+    position = {id(post): i for i, post in enumerate(articles)}
+
+    def in_order(posts):  # a period's posts in the order of `articles`
+        if all(id(post) in position for post in posts):
+            return sorted({id(p): p for p in posts}.values(), key=_at(position))
+        members = {id(post) for post in posts}
+        return [post for post in articles if id(post) in members]
+
     for granularity, depth in _DEPTH.items():
         save_as = settings[f"{granularity.upper()}_ARCHIVE_SAVE_AS"]
         url = settings[f"{granularity.upper()}_ARCHIVE_URL"]
@@ -163,11 +230,10 @@ def _period_archives(self, sorted_articles, articles, settings):
 
         for period, group in groupby(sorted_articles, key=period_of):
             dates = list(group)
-            members = {id(post) for post in dates}
             first = dates[0].date
             entry = {
                 "dates": dates,
-                "articles": [post for post in articles if id(post) in members],
+                "articles": in_order(dates),
                 "save_as": save_as.format(date=first),
                 "url": url.format(date=first),
             }

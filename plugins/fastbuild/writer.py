@@ -229,16 +229,20 @@ class FastWriter(Writer):
         if bool(signals.content_written.receivers):
             signals.content_written.send(job.path, context=job.localcontext())
 
-    def _process(self, job: _Job, shared_context) -> list:
-        """Render one page unless its fingerprint says it is up to date.
-
-        Returns [relative path, state entry, 1 if rendered else 0]."""
+    def _check(self, job: _Job, kwargs: dict | None = None) -> list:
+        """[relative path, fingerprint, whether the file on disk is up to date]."""
         rel = os.path.relpath(job.path, self.output_path)
+        if not self.conf["FASTBUILD_INCREMENTAL"]:
+            return [rel, None, False]
         old = self._old.get(rel)
-        kwargs = job.kwargs
-        fingerprint = self._fingerprint(job, kwargs) if self.conf["FASTBUILD_INCREMENTAL"] else None
-        if fingerprint and old and old[0] == fingerprint and _same_file(job.path, old):
-            return [rel, old, 0]
+        fingerprint = self._fingerprint(job, job.kwargs if kwargs is None else kwargs)
+        fresh = bool(fingerprint and old and old[0] == fingerprint and _same_file(job.path, old))
+        return [rel, fingerprint, fresh]
+
+    def _render(self, job: _Job, shared_context, check: list, kwargs=None) -> list:
+        """Render and write one page; [relative path, state entry, 1]."""
+        rel, fingerprint, _ = check
+        old = self._old.get(rel)
         shared_context["localsiteurl"] = job.siteurl
         data = job.template.render(job.localcontext(kwargs)).encode("utf-8")
         sha = hashlib.sha1(data).hexdigest()  # noqa: S324
@@ -254,23 +258,44 @@ class FastWriter(Writer):
         st = os.stat(job.path)
         return [rel, [fingerprint, st.st_size, st.st_mtime_ns, sha], 1]
 
+    def _settle(self, job: _Job, shared_context, check: list, kwargs=None) -> list:
+        """[relative path, state entry, 1 if rendered else 0] for a checked page."""
+        if check[2]:
+            return [check[0], self._old[check[0]], 0]
+        return self._render(job, shared_context, check, kwargs)
+
+    def _process(self, job: _Job, shared_context) -> list:
+        """Render one page unless its fingerprint says it is up to date."""
+        kwargs = job.kwargs  # made once: a listing page's are made anew each time
+        return self._settle(job, shared_context, self._check(job, kwargs), kwargs)
+
     def flush(self) -> None:
-        """Render every queued page (split across processes) and save the state."""
+        """Render every queued page that is not up to date, and save the state.
+
+        With FASTBUILD_PARALLEL_WRITE, every process checks and renders its share. Else,
+        with FASTBUILD_PARALLEL_CHECK, the pages are checked (fingerprinted) in several
+        processes, and the stale ones rendered in this one: a forked process copies
+        every memory page it touches, and rendering touches nearly all of them, so this
+        keeps a big build's memory near one process's at the price of rendering
+        serially."""
         jobs, self._jobs = self._jobs, []
         self._flushed = True
         if jobs:
             shared = self._shared if self._shared is not None else {}
             final_siteurl = shared.get("localsiteurl")
-            if self.conf["FASTBUILD_INCREMENTAL"] and self._site_fp is None:
+            incremental = self.conf["FASTBUILD_INCREMENTAL"]
+            if incremental and self._site_fp is None:
                 self._fp.listed_attrs = self._fp.theme_attributes(jobs[0].template.environment)
                 # once, before forking, so every process shares it
                 self._site_fp = _site_fingerprint(
                     self.settings, shared or jobs[0].context, jobs[0].template.environment
                 )
             procs = min(self.conf["FASTBUILD_WORKERS"], len(jobs) // _MIN_PARALLEL or 1)
-            if not self.conf["FASTBUILD_PARALLEL_WRITE"]:
+            render_apart = self.conf["FASTBUILD_PARALLEL_WRITE"]
+            check_apart = incremental and self.conf["FASTBUILD_PARALLEL_CHECK"]
+            if not (render_apart or check_apart):
                 procs = 1
-            if procs > 1 and self.conf["FASTBUILD_INCREMENTAL"]:
+            if procs > 1 and incremental:
                 # Digest the site-wide lists (all posts, tags, ...) once here, so the
                 # forked processes inherit them instead of each computing them again.
                 warmed = set()
@@ -278,7 +303,11 @@ class FastWriter(Writer):
                     if job.template.name not in warmed:
                         warmed.add(job.template.name)
                         self._fingerprint(job, job.kwargs)
-            results = self._split(jobs, procs, shared)
+            if render_apart or procs == 1:
+                results = self._split(jobs, procs, lambda job: self._process(job, shared))
+            else:
+                checks = self._split(jobs, procs, self._check)
+                results = [self._settle(j, shared, c) for j, c in zip(jobs, checks, strict=True)]
             shared["localsiteurl"] = final_siteurl
             for rel, entry, rendered in results:
                 self._new[rel] = entry
@@ -293,7 +322,9 @@ class FastWriter(Writer):
         )
         self._save_state()
 
-    def _split(self, jobs, procs, shared) -> list:
+    def _split(self, jobs, procs, work) -> list:
+        """[work(job) for job in jobs], the jobs shared out round-robin among `procs`
+        processes (this one and forked children reporting in JSON)."""
         children = []
         if procs > 1:
             # Keep the collector from touching (and so copying) every inherited object
@@ -304,11 +335,11 @@ class FastWriter(Writer):
         for index in range(1, procs):
             read_end, write_end = os.pipe()
             pid = os.fork()
-            if pid == 0:  # child: render its share, report, leave without cleanup
+            if pid == 0:  # child: do its share, report, leave without cleanup
                 os.close(read_end)
                 status = 0
                 try:
-                    payload = {"ok": [self._process(j, shared) for j in jobs[index::procs]]}
+                    payload = {"ok": [work(j) for j in jobs[index::procs]]}
                 except BaseException:
                     payload = {"error": traceback.format_exc()}
                     status = 1
@@ -316,15 +347,15 @@ class FastWriter(Writer):
                     json.dump(payload, out)
                 os._exit(status)
             os.close(write_end)
-            children.append((pid, read_end))
+            children.append((index, pid, read_end))
         error = None
+        results = [None] * len(jobs)
         try:
-            results = [self._process(j, shared) for j in jobs[0::procs]]
+            results[0::procs] = [work(j) for j in jobs[0::procs]]
         except BaseException as e:
             error = e
-            results = []
         failures = []
-        for pid, read_end in children:
+        for index, pid, read_end in children:
             with os.fdopen(read_end, encoding="utf-8") as inp:
                 raw = inp.read()
             os.waitpid(pid, 0)
@@ -335,7 +366,7 @@ class FastWriter(Writer):
             if "error" in payload:
                 failures.append(payload["error"])
             else:
-                results.extend(payload["ok"])
+                results[index::procs] = payload["ok"]
         if procs > 1:
             gc.unfreeze()
         if error is not None:

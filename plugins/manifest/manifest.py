@@ -245,24 +245,27 @@ def content_hash(record: dict) -> str:
 
 def post_record(article, settings, newsletter: str) -> dict:
     """Everything syndication needs for one post (see syndicate.post.Post)."""
+    return _finish_record(_record_parts(article, settings, newsletter))
+
+
+def _record_parts(article, settings, newsletter: str) -> dict:
+    """A post's record before its HTML is parsed: plain data read from the article
+    (title, summary and body still as Pelican's HTML, the texts still empty)."""
     siteurl = settings["SITEURL"].rstrip("/")
     url = f"{siteurl}/{article.url}"
-    # one parse each: the text is read from the tree the links were made absolute in
-    content, text = absolute_html_and_text(article.get_content(siteurl), url)
-    summary, summary_text = absolute_html_and_text(article.get_summary(siteurl), url)
     author = getattr(article, "author", None)
     metadata = article.metadata
-    record = {
+    return {
         "id": post_id(article, settings),
         "slug": article.slug,
-        "title": lxml.html.fromstring(f"<p>{article.title}</p>").text_content(),
+        "title": article.title,
         "url": url,
         "date": article.date.isoformat(),
         "modified": article.modified.isoformat() if getattr(article, "modified", None) else "",
-        "summary_html": summary,
-        "summary_text": summary_text,
-        "content_html": content,
-        "text": text,
+        "summary_html": article.get_summary(siteurl),
+        "summary_text": "",
+        "content_html": article.get_content(siteurl),
+        "text": "",
         "category": str(getattr(article, "category", "") or ""),
         "tags": [str(t) for t in getattr(article, "tags", []) or []],
         "author": str(author) if author else "",
@@ -276,6 +279,15 @@ def post_record(article, settings, newsletter: str) -> dict:
         "source_path": os.path.relpath(article.source_path, settings.get("PATH", ".")),
         "public": newsletter != "only",
     }
+
+
+def _finish_record(record: dict) -> dict:
+    """The parsing half: links made absolute, texts read from the same trees."""
+    url = record["url"]
+    record["content_html"], record["text"] = absolute_html_and_text(record["content_html"], url)
+    summary = absolute_html_and_text(record["summary_html"], url)
+    record["summary_html"], record["summary_text"] = summary
+    record["title"] = lxml.html.fromstring(f"<p>{record['title']}</p>").text_content()
     record["content_hash"] = content_hash(record)
     return record
 
@@ -313,43 +325,47 @@ def _read_index(folder: Path) -> dict:
         return {}
 
 
-def _record_file(article, settings, newsletter: str, path: Path, fingerprint: str) -> dict:
-    """Write one post's file; return its index entry."""
-    record = post_record(article, settings, newsletter)
+def _record_file(parts: dict, path: Path, fingerprint: str) -> dict:
+    """Finish one post's record and write its file; return its index entry."""
+    record = _finish_record(parts)
     _write_atomic(path, json.dumps(record, ensure_ascii=False, indent=1))
     return {
         "id": record["id"],
         "slug": record["slug"],
         "date": record["date"],
         "file": path.name,
-        "newsletter": newsletter,
+        "newsletter": record["newsletter"],
         "channels": record["channels"],
         "content_hash": record["content_hash"],
         "fingerprint": fingerprint,
     }
 
 
-_PENDING: list = []  # _record_file arguments, read by the forked workers
-
-
-def _pending_job(index: int) -> dict:
-    return _record_file(*_PENDING[index])
+def _record_job(job: tuple) -> dict:
+    return _record_file(*job)
 
 
 def _record_files(todo: list, parallel: bool) -> list[dict]:
-    """_record_file for every item of `todo`, in worker processes when there are many."""
+    """_record_file for every item of `todo`, in worker processes when there are many.
+
+    This process reads each article into plain data, lazily, as the workers ask for
+    more; the workers only parse and write. They never read the inherited articles, so
+    the memory they share with this process stays shared (a forked process copies each
+    page it touches, and reading an object writes its reference count)."""
+    jobs = (
+        (_record_parts(article, settings, newsletter), path, fingerprint)
+        for article, settings, newsletter, path, fingerprint in todo
+    )
     workers = min(os.cpu_count() or 1, len(todo))
     if not (parallel and workers > 1 and len(todo) >= _MIN_PARALLEL):
-        return [_record_file(*item) for item in todo]
-    _PENDING[:] = todo  # the forked workers inherit the list: nothing is pickled to them
-    gc.freeze()  # the workers' collector leaves the inherited site alone (memory stays shared)
+        return [_record_job(job) for job in jobs]
+    gc.freeze()  # the workers' collector leaves the inherited site alone
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             chunk = max(1, min(32, len(todo) // (workers * 8)))
-            return pool.map(_pending_job, range(len(todo)), chunksize=chunk)
+            return list(pool.imap(_record_job, jobs, chunksize=chunk))
     finally:
         gc.unfreeze()
-        _PENDING.clear()
 
 
 def write_manifest(articles, settings) -> Path:
