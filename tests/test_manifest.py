@@ -195,6 +195,7 @@ def test_files_made_in_worker_processes_equal_files_made_in_one(tmp_path, monkey
 
     monkeypatch.setattr(plugin, "multiprocessing", Spy())
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two workers even on one core
+    monkeypatch.setattr(plugin, "_CHUNK", 25)  # posts read 25 at a time: three pools
     content = tmp_path / "content"
     gen_corpus.generate(60, content)
     assert 60 >= plugin._MIN_PARALLEL
@@ -208,7 +209,7 @@ def test_files_made_in_worker_processes_equal_files_made_in_one(tmp_path, monkey
             MANIFEST_PARALLEL=parallel,
         )
         folders[parallel] = folder
-        assert pools == ["fork"]  # the parallel build forked once; the serial one did not
+        assert pools == ["fork"] * 3  # a pool per chunk; the serial build forked none
     files = {p.name: p.read_bytes() for p in (folders[True] / "posts").iterdir()}
     assert len(files) == 60
     assert files == {p.name: p.read_bytes() for p in (folders[False] / "posts").iterdir()}
