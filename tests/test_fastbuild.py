@@ -505,10 +505,15 @@ def test_post_bodies_kept_packed_read_as_pelican_made_them(tmp_path):
     from fastbuild import packed
     from pelican.contents import Content
 
-    plain = {a.source_path: a._content for a in _articles_of_a_build(tmp_path / "off", **ALL_OFF)}
+    unpacked = _articles_of_a_build(tmp_path / "off", **ALL_OFF)
+    plain = {a.source_path: a._content for a in unpacked}
+    links = {a.source_path: a.get_static_links() for a in unpacked}
+    assert any(links.values()), "some sample post links a {static} file"
     for name in ("cold", "warm"):  # made now, then loaded from the article store
         articles = _articles_of_a_build(tmp_path / "on", **ALL_ON)
         assert {a.source_path: a._content for a in articles} == plain, name
+        # Pelican asks every post for its static files: answered without unpacking
+        assert {a.source_path: a.get_static_links() for a in articles} == links, name
         long = [a for a in articles if len(plain[a.source_path]) >= 2000]
         assert long, "the sample site has long posts"
         for article in long:

@@ -17,14 +17,14 @@ from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 
 from .config import VERSION, _config_digest
-from .packed import PACKED
+from .packed import PACKED, STATIC_LINKS
 
 _SCALARS = (str, int, float, bool, type(None))
 # Context names whose Content objects are rendered in full (body, summary, extras);
 # everything else (site-wide lists such as `articles` or `tags`) is fingerprinted
 # by what a listing shows: metadata, URL and the plugins' scalar attributes.
 _FULL_NAMES = frozenset({"article", "page", "articles_page", "dates_page"})
-_SKIP_ATTRS = frozenset({"_context", "settings", "_content", "_summary", PACKED})
+_SKIP_ATTRS = frozenset({"_context", "settings", "_content", "_summary", PACKED, STATIC_LINKS})
 
 
 def _holds_content(value) -> bool:

@@ -7,7 +7,8 @@ A packed document keeps the body as zlib bytes (about a third of the size) in
 go through a descriptor on Pelican's `Content` class, so Pelican and the plugins see the
 same text as before; writing `_content` replaces the packed body.
 
-Pelican memoises `get_content(siteurl)` per document, which would keep an unpacked copy
+`get_static_links()` of a packed document answers from the links found when it was
+packed. Pelican memoises `get_content(siteurl)` per document, which would keep an unpacked copy
 of every body alive: for a packed document the memo is skipped (the body is unpacked
 and its links resolved on each call, a few times per post and build).
 
@@ -23,6 +24,7 @@ from pelican import contents
 from pelican.utils import memoized
 
 PACKED = "_content_packed"
+STATIC_LINKS = "_content_static_links"  # get_static_links() of a packed body, or None
 _BODY = "_content"
 _MIN_SIZE = 512  # shorter bodies are not worth packing
 _MISSING = object()
@@ -47,10 +49,12 @@ class _Body:
     def __set__(self, obj, value) -> None:
         state = obj.__dict__
         state.pop(PACKED, None)
+        state.pop(STATIC_LINKS, None)
         state[_BODY] = value
 
     def __delete__(self, obj) -> None:
         state = obj.__dict__
+        state.pop(STATIC_LINKS, None)
         if state.pop(_BODY, _MISSING) is _MISSING and state.pop(PACKED, None) is None:
             raise AttributeError(_BODY)
 
@@ -69,9 +73,24 @@ class _MemoUnlessPacked(memoized):
         return super().__call__(*args)
 
 
+def _static_links(self) -> set[str]:
+    """Content.get_static_links, answered for a packed body from what `pack` found."""
+    state = self.__dict__
+    if PACKED in state and STATIC_LINKS in state:
+        return set(state[STATIC_LINKS] or ())
+    return _original_static_links(self)
+
+
+_original_static_links = getattr(
+    contents.Content.get_static_links, "pelicans", contents.Content.get_static_links
+)
+_static_links.pelicans = _original_static_links
+
+
 def _install() -> None:
     if not isinstance(contents.Content.__dict__.get(_BODY), _Body):
         contents.Content._content = _Body()
+    contents.Content.get_static_links = _static_links
     current = contents.Content.__dict__["get_content"]
     if not isinstance(current, _MemoUnlessPacked):
         contents.Content.get_content = _MemoUnlessPacked(current)
@@ -93,7 +112,11 @@ def pack(document) -> None:
     state = document.__dict__
     text = state.get(_BODY)
     if isinstance(text, str) and len(text) >= _MIN_SIZE:
+        # Pelican reads every post's static links on every build; found here once, they
+        # are stored with the article and the body is not unpacked for them
+        links = _original_static_links(document)
         state[PACKED] = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+        state[STATIC_LINKS] = frozenset(links) if links else None
         del state[_BODY]
 
 

@@ -72,7 +72,7 @@ class FeedState:
             h = hashlib.sha1()  # noqa: S324
             h.update(repr((getattr(article, "post_id", None), article.url)).encode())
             h.update(_stable(getattr(article, "metadata", {})).encode())
-            h.update((getattr(article, "_content", "") or "").encode("utf-8", "surrogatepass"))
+            h.update(_body_bytes(article))
             hit = self._members[id(article)] = (article, h.hexdigest())
         return hit[1]
 
@@ -123,3 +123,13 @@ def _same(path: str, entry) -> bool:
     except OSError:
         return False
     return [st.st_size, st.st_mtime_ns] == list(entry)
+
+
+def _body_bytes(article) -> bytes:
+    """The post's body as bytes to digest. A body that fastbuild keeps compressed
+    (`_content_packed`, zlib: the same text always packs to the same bytes) is digested
+    as it is held, without unpacking it."""
+    packed = getattr(article, "__dict__", {}).get("_content_packed")
+    if packed is not None:
+        return b"z" + packed
+    return (getattr(article, "_content", "") or "").encode("utf-8", "surrogatepass")

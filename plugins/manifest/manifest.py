@@ -219,9 +219,17 @@ def _fingerprint(article, siteurl: str, newsletter: str) -> str:
     """Cheap hash of a post's inputs: unchanged → its manifest file is reused as is."""
     h = hashlib.sha256(f"manifest-v{FORMAT_VERSION}".encode())
     meta = sorted((k, str(v)) for k, v in article.metadata.items())
-    for part in (siteurl, article.url, newsletter, repr(meta), article._content or ""):
+    for part in (siteurl, article.url, newsletter, repr(meta)):
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\0")
+    # A body that fastbuild keeps compressed (`_content_packed`, zlib: the same text
+    # always packs to the same bytes) is digested as it is held, without unpacking it.
+    packed = getattr(article, "__dict__", {}).get("_content_packed")
+    if packed is not None:
+        h.update(b"z" + packed)
+    else:
+        h.update((article._content or "").encode("utf-8", "surrogatepass"))
+    h.update(b"\0")
     h.update(str(getattr(article, "post_id", "")).encode())
     return h.hexdigest()
 
