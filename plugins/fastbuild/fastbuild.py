@@ -9,10 +9,13 @@ Independent levers, each behind its own setting (see DEFAULTS):
 * Converted Markdown is kept in a content-hash cache that survives across builds
   (`FASTBUILD_MARKDOWN_CACHE`), keyed by the file's text, the Markdown settings and
   the versions of Markdown, Pygments, Pelican and this plugin.
-* Pages are rendered after every generator has queued them, split across processes
-  (`FASTBUILD_PARALLEL_WRITE`), and a page whose inputs did not change since the last
-  build is not rendered again (`FASTBUILD_INCREMENTAL`): each page gets a fingerprint
-  of the template variables it uses, the theme, the settings and the plugin code.
+* Pages are rendered after every generator has queued them, and a page whose inputs
+  did not change since the last build is not rendered again (`FASTBUILD_INCREMENTAL`):
+  each page gets a fingerprint of the template variables it uses, the theme, the
+  settings and the plugin code. The fingerprints are worked out in several processes
+  (`FASTBUILD_PARALLEL_CHECK`) and the stale pages rendered in this one; rendering in
+  several too (`FASTBUILD_PARALLEL_WRITE`) is faster but copies much of the site's memory
+  into the forked processes, so it is off by default (writer.py says why).
 * A file whose rendered bytes equal what is already on disk is not written again
   (`FASTBUILD_SKIP_UNCHANGED`), so its modification time stays put for rsync.
 * Articles are kept as Pelican made them (`FASTBUILD_ARTICLE_CACHE`): an unchanged
