@@ -183,6 +183,25 @@ def test_rebuild_after_edits_equals_clean_build(tmp_path, corpus, data_dir, leve
     assert (out / "tag" / "brand-new-tag" / "index.html").exists()
 
 
+@pytest.mark.slow  # builds of a 300-post corpus
+@pytest.mark.parametrize("levers", [ALL_ON, CHECK_APART], ids=["render-apart", "check-apart"])
+def test_a_page_that_cannot_render_fails_the_build_with_its_error(
+    tmp_path, corpus, data_dir, levers
+):
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    article = theme / "templates" / "article.html"
+    article.write_text(
+        article.read_text().replace(
+            "{{ article.content|safe }}", "{{ article.content|safe }}{{ article.no_such.part }}"
+        )
+    )
+    with pytest.raises(Exception, match="no_such") as caught:
+        build_site(tmp_path, content=corpus, DATA_PATH=str(data_dir), THEME=str(theme), **levers)
+    if isinstance(caught.value, RuntimeError):  # raised in a forked worker: its traceback
+        assert "UndefinedError" in str(caught.value)
+
+
 def test_theme_change_rerenders_everything(tmp_path):
     theme = tmp_path / "theme"
     shutil.copytree(ROOT / "theme", theme)

@@ -1,5 +1,6 @@
-"""FastWriter: queues every page, renders only the stale ones, in forked processes,
-and writes only bytes that changed; FlushPoint renders the queue at the right moment."""
+"""FastWriter: queues every page, finds the stale ones in forked processes, renders only
+those, and writes only bytes that changed; FlushPoint renders the queue at the right
+moment."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ class _Job:
 
 
 class FastWriter(Writer):
-    """Queues pages, renders only the stale ones, in parallel, writing changed bytes."""
+    """Queues pages, renders only the stale ones, and writes only changed bytes."""
 
     def __init__(self, output_path, settings=None):
         super().__init__(output_path, settings=settings)
@@ -372,7 +373,7 @@ class FastWriter(Writer):
         if error is not None:
             raise error
         if failures:
-            raise RuntimeError("fastbuild: rendering failed in a worker process:\n" + failures[0])
+            raise RuntimeError("fastbuild: a worker process failed:\n" + failures[0])
         return results
 
 
