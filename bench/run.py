@@ -472,8 +472,7 @@ def chart(results: dict, path: Path) -> None:
     sizes = sorted(int(n) for n in results)
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
     for key, style in (("a", "o-"), ("b", "s-"), ("bw", "s--"), ("bp", "s-."), ("bc", "s:"),
-                       ("c", "^-"),
-                       ("d", "v-"), ("f", "D-"), ("e", "x:")):  # fmt: skip
+                       ("c", "^-"), ("d", "v-"), ("f", "D-"), ("e", "x:")):  # fmt: skip
         xs = [n for n in sizes if key in results[str(n)]]
         if xs:
             ys = [results[str(n)][key]["wall"] for n in xs]

@@ -62,7 +62,7 @@ def _stamp(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def _digest(path: str) -> str | None:
+def _file_digest(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
             return hashlib.sha256(f.read()).hexdigest()
@@ -98,7 +98,7 @@ class ArticleCache:
 
     def _digest(self, rel: str) -> str | None:
         if rel not in self._digests:
-            self._digests[rel] = _digest(self._source(rel))
+            self._digests[rel] = _file_digest(self._source(rel))
         return self._digests[rel]
 
     def _current(self, rel: str) -> list | None:

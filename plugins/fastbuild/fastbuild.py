@@ -179,6 +179,12 @@ def on_article_generator_init(generator) -> None:
     _prefetch(generator, "ARTICLE_PATHS", "ARTICLE_EXCLUDES")
 
 
+_ARTICLE_LISTS = (
+    "articles", "translations", "drafts", "drafts_translations", "hidden_articles",
+    "hidden_translations",
+)  # fmt: skip
+
+
 def on_article_generator_finalized(generator) -> None:
     for name in _ARTICLE_LISTS:
         packed.pack_all(getattr(generator, name, ()))
@@ -188,12 +194,6 @@ def on_article_generator_finalized(generator) -> None:
         read = len(stored.new) - stored.hits
         where = f" ({stored.made} in worker processes)" if stored.made else ""
         log.info("fastbuild: %d articles from the cache, %d read%s", stored.hits, read, where)
-
-
-_ARTICLE_LISTS = (
-    "articles", "translations", "drafts", "drafts_translations", "hidden_articles",
-    "hidden_translations",
-)  # fmt: skip
 
 
 def on_page_generator_init(generator) -> None:
