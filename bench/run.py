@@ -369,8 +369,7 @@ def profile(n: int, log: Path, build_dir: Path = WORK, top: int = 25) -> dict:
     cmd = [PY, "-m", "cProfile", "-o", str(prof), "-m", "pelican", str(bench.content),
            "-o", str(bench.base / "out"), "-s", str(bench.base / "ours.py"), "-q",
            "-e", "FASTBUILD_PARALLEL_MARKDOWN=false", "FASTBUILD_PARALLEL_WRITE=false",
-           "FASTBUILD_PARALLEL_CHECK=false", "FASTBUILD_PARALLEL_ARTICLES=false",
-           "MANIFEST_PARALLEL=false"]  # fmt: skip
+           "FASTBUILD_PARALLEL_CHECK=false", "FASTBUILD_PARALLEL_ARTICLES=false"]  # fmt: skip
     measure(cmd, ROOT, bench.env, log)
     stats = pstats.Stats(str(prof))
     total = stats.total_tt

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from syndicate.errors import ManifestError
+from syndicate.markup import absolute_html_and_text, title_text
 from syndicate.post import Post
 
-SUPPORTED_VERSION = 1
+SUPPORTED_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,22 @@ def _entry(raw: dict[str, Any]) -> Entry:
 
 
 def post_from_dict(raw: dict[str, Any]) -> Post:
+    """A post's file as a Post: its title as text, its summary and body with absolute
+    links and as plain text (the build leaves that parsing to the posts opened)."""
     channels = raw.get("channels")
+    url = raw["url"]
+    content_html, text = absolute_html_and_text(raw.get("content_html", ""), url)
+    summary_html, summary_text = absolute_html_and_text(raw.get("summary_html", ""), url)
     return Post(
         id=raw["id"],
         slug=raw["slug"],
-        title=raw["title"],
-        url=raw["url"],
+        title=title_text(raw["title_html"]),
+        url=url,
         date=datetime.fromisoformat(raw["date"]),
-        summary_html=raw.get("summary_html", ""),
-        summary_text=raw.get("summary_text", ""),
-        content_html=raw.get("content_html", ""),
-        text=raw.get("text", ""),
+        summary_html=summary_html,
+        summary_text=summary_text,
+        content_html=content_html,
+        text=text,
         category=raw.get("category", ""),
         tags=tuple(raw.get("tags", ())),
         author=raw.get("author", ""),

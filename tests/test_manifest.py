@@ -8,13 +8,9 @@ import textwrap
 import pytest
 from lxml import etree, html
 
-from plugins.manifest.manifest import (
-    DEFAULTS,
-    absolute_html_and_text,
-    html_to_text,
-    manifest_dir,
-)
-from syndicate.manifest import Manifest
+from plugins.manifest.manifest import DEFAULTS, manifest_dir
+from syndicate.manifest import Manifest, post_from_dict
+from syndicate.markup import absolute_html_and_text, html_to_text
 from tests.sitebuild import build_site
 from tests.syndicate_fixtures import EXTRA_POSTS, POSTS, SITEURL, build_manifest
 
@@ -61,6 +57,29 @@ def test_post_record_has_absolute_content_text_and_metadata(built):
     assert links and all(u.startswith("https://") for u in links)
     assert f"{SITEURL}/about/" in links
     assert "<" not in post.text and f"the about page ({SITEURL}/about/)" in post.text
+    # the build stored the body as Pelican made it; the links were made absolute on opening
+    raw = json.loads((folder / "posts" / m.by_slug(post.slug).file).read_text())
+    assert 'href="/about/"' in raw["content_html"] and "text" not in raw
+    assert raw["title_html"] == post.title
+
+
+def test_post_from_dict_parses_title_summary_and_body_when_opened():
+    raw = {
+        "id": "tag:site.example,2024-01-02:q-and-a",
+        "slug": "q-and-a",
+        "title_html": "Q&amp;A: <em>what</em> readers ask",
+        "url": "https://site.example/2024/01/q-and-a/",
+        "date": "2024-01-02T09:00:00+00:00",
+        "summary_html": "<p>See <a href='../faq/'>the FAQ</a>.</p>",
+        "content_html": "<p><img src='/i.png' alt='pic'> Body &amp; more</p>",
+    }
+    post = post_from_dict(raw)
+    assert post.title == "Q&A: what readers ask"
+    faq = "https://site.example/2024/01/faq/"
+    assert post.summary_html == f'<p>See <a href="{faq}">the FAQ</a>.</p>'
+    assert post.summary_text == "See the FAQ (https://site.example/2024/01/faq/)."
+    assert 'src="https://site.example/i.png"' in post.content_html
+    assert post.text == "[pic] Body & more"
 
 
 def test_email_only_post_is_nowhere_on_the_public_site(built):
@@ -132,8 +151,8 @@ TRICKY_HTML = [
 
 @pytest.mark.parametrize("html", TRICKY_HTML)
 def test_text_read_from_the_parsed_tree_equals_text_of_the_written_html(html):
-    """post_record parses each body once: the text it reads from the tree it made the links
-    absolute in is what parsing the absolute HTML again gives."""
+    """A post opened for sending is parsed once: the text read from the tree its links were
+    made absolute in is what parsing the absolute HTML again gives."""
     base = "https://site.example/2024/01/post/"
     content, text = absolute_html_and_text(html, base)
     assert text == html_to_text(content)
@@ -154,7 +173,7 @@ def test_links_made_absolute_and_text_kept_escaped():
 
 
 def test_settings_and_text_helpers():
-    assert set(DEFAULTS) == {"MANIFEST_PATH", "MANIFEST_PARALLEL"}
+    assert set(DEFAULTS) == {"MANIFEST_PATH"}
     assert manifest_dir("var/manifest.json").name == "manifest"
     text = html_to_text(
         "<h2>Head</h2><p>One <a href='https://a.example/x'>link</a>.</p>"
@@ -171,47 +190,3 @@ def test_settings_and_text_helpers():
         "  keep",
         "  this",
     ]
-
-
-@pytest.mark.slow  # two builds of a 60-post corpus
-def test_files_made_in_worker_processes_equal_files_made_in_one(tmp_path, monkeypatch):
-    import multiprocessing
-    import os
-    import sys
-
-    from tests.sitebuild import ROOT
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    sys.path.insert(0, str(ROOT / "plugins"))
-    import gen_corpus
-    from manifest import manifest as plugin  # the module Pelican loads the plugin as
-
-    pools = []
-
-    class Spy:  # the plugin's view of multiprocessing: counts the pools it starts
-        def get_context(self, method):
-            pools.append(method)
-            return multiprocessing.get_context(method)
-
-    monkeypatch.setattr(plugin, "multiprocessing", Spy())
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # two workers even on one core
-    monkeypatch.setattr(plugin, "_CHUNK", 25)  # posts read 25 at a time: three pools
-    content = tmp_path / "content"
-    gen_corpus.generate(60, content)
-    assert 60 >= plugin._MIN_PARALLEL
-    folders = {}
-    for parallel in (True, False):
-        folder = tmp_path / f"manifest-{parallel}"
-        build_site(
-            tmp_path / f"site-{parallel}",
-            content=content,
-            MANIFEST_PATH=str(folder),
-            MANIFEST_PARALLEL=parallel,
-        )
-        folders[parallel] = folder
-        assert pools == ["fork"] * 3  # a pool per chunk; the serial build forked none
-    files = {p.name: p.read_bytes() for p in (folders[True] / "posts").iterdir()}
-    assert len(files) == 60
-    assert files == {p.name: p.read_bytes() for p in (folders[False] / "posts").iterdir()}
-    index = {k: json.loads((folders[k] / "index.json").read_text()) for k in folders}
-    assert index[True]["posts"] == index[False]["posts"]

@@ -13,17 +13,15 @@ Two jobs, both pure (no network):
 
   Finding what is new reads only the index; a post's file is opened only when it is sent
   or rendered. A post whose inputs did not change keeps its file untouched, so a rebuild of
-  a 10,000-post site rewrites only what changed. When many posts changed (a first build),
-  their files can be made in forked worker processes (`MANIFEST_PARALLEL`, off by default).
+  a 10,000-post site rewrites only what changed. Bodies are stored as Pelican made them;
+  syndication parses only the posts it opens (`syndicate.markup`).
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 import tempfile
@@ -31,7 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import lxml.html
 from pelican import signals
 
 log = logging.getLogger(__name__)
@@ -40,37 +37,10 @@ DEFAULTS = {
     # Folder of the manifest (index.json + posts/). Relative paths are relative to the
     # working directory. A trailing ".json" is dropped: "var/manifest.json" means var/manifest/.
     "MANIFEST_PATH": "var/manifest",
-    # Make the files of many changed posts in worker processes, one per core: a first
-    # build's manifest takes about a third less time, but the workers, forked from a
-    # process that holds the whole site, copy much of its memory (see _record_files).
-    "MANIFEST_PARALLEL": False,
 }
 
-# Below this many changed posts, starting worker processes costs more than it saves.
-_MIN_PARALLEL = 48
-
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: title, summary and body as Pelican made them (see post_record)
 NEWSLETTER_VALUES = ("yes", "no", "only")
-_BLOCKS = {
-    "p",
-    "div",
-    "section",
-    "article",
-    "blockquote",
-    "pre",
-    "table",
-    "ul",
-    "ol",
-    "dl",
-    "figure",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "hr",
-}
 
 
 def get_settings(pelican_settings) -> dict:
@@ -133,78 +103,6 @@ def post_id(article, settings) -> str:
     return f"tag:{authority},{article.date:%Y-%m-%d}:{article.slug}"
 
 
-# -- HTML ----------------------------------------------------------------------------
-def absolute_html_and_text(html: str, base_url: str) -> tuple[str, str]:
-    """`html` with every href/src made absolute against `base_url`, and its plain text
-    (html_to_text), from one parse of `html`."""
-    if not html or not html.strip():
-        return "", ""
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
-    root.make_links_absolute(base_url, resolve_base_href=False)
-    parts = [_escape(root.text or "")]
-    parts += [lxml.html.tostring(child, encoding="unicode") for child in root]
-    return "".join(parts), _tree_text(root)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text: paragraphs apart, list items with "- ", links as "text (url)"."""
-    if not html or not html.strip():
-        return ""
-    return _tree_text(lxml.html.fragment_fromstring(html, create_parent="div"))
-
-
-def _tree_text(root) -> str:
-    out: list[str] = []
-    _walk(root, out)
-    text = "".join(out)
-    text = _TRAILING_SPACE.sub("\n", text)
-    text = _BLANK_LINES.sub("\n\n", text)
-    return text.strip()
-
-
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_SPACES = re.compile(r"\s+")
-
-
-def _walk(el, out: list[str]) -> None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if tag in ("script", "style"):
-        if el.tail:
-            out.append(_squash(el.tail))
-        return
-    if tag in _BLOCKS or tag == "li":
-        out.append("\n\n" if tag != "li" else "\n- ")
-    if tag == "br":
-        out.append("\n")
-    if tag == "img" and el.get("alt"):
-        out.append(f"[{el.get('alt')}]")
-    if tag == "pre":
-        out.append(el.text_content())
-    else:
-        if el.text:
-            out.append(_squash(el.text))
-        for child in el:
-            _walk(child, out)
-        if tag == "a" and el.get("href"):
-            label = el.text_content().strip()
-            href = el.get("href")
-            if href and href != label and not href.startswith("#"):
-                out.append(f" ({href})")
-    if tag in _BLOCKS:
-        out.append("\n\n")
-    if el.tail:
-        out.append(_squash(el.tail))
-
-
-def _squash(text: str) -> str:
-    return _SPACES.sub(" ", text)
-
-
 # -- entries -------------------------------------------------------------------------
 def _absolute_url(siteurl: str, value: str) -> str:
     if not value:
@@ -237,7 +135,7 @@ def _fingerprint(article, siteurl: str, newsletter: str) -> str:
 def content_hash(record: dict) -> str:
     """Hash of what is sent: changes when the post is edited in a way readers would see."""
     keys = (
-        "title",
+        "title_html",
         "url",
         "summary_html",
         "content_html",
@@ -254,28 +152,26 @@ def content_hash(record: dict) -> str:
 
 
 def post_record(article, settings, newsletter: str) -> dict:
-    """Everything syndication needs for one post (see syndicate.post.Post)."""
-    return _finish_record(_record_parts(article, settings, newsletter))
+    """Everything syndication needs for one post (see syndicate.manifest.post_from_dict).
 
-
-def _record_parts(article, settings, newsletter: str) -> dict:
-    """A post's record before its HTML is parsed: plain data read from the article
-    (title, summary and body still as Pelican's HTML, the texts still empty)."""
+    The title, summary and body are kept as Pelican made them, with links to other posts
+    and files already absolute (`get_content(siteurl)`). Making the writer's own relative
+    links absolute and reading the plain text is left to `syndicate.markup`, when a post is
+    opened to be sent or previewed: a build does not parse every body of the archive.
+    """
     siteurl = settings["SITEURL"].rstrip("/")
     url = f"{siteurl}/{article.url}"
     author = getattr(article, "author", None)
     metadata = article.metadata
-    return {
+    record = {
         "id": post_id(article, settings),
         "slug": article.slug,
-        "title": article.title,
+        "title_html": article.title,
         "url": url,
         "date": article.date.isoformat(),
         "modified": article.modified.isoformat() if getattr(article, "modified", None) else "",
         "summary_html": article.get_summary(siteurl),
-        "summary_text": "",
         "content_html": article.get_content(siteurl),
-        "text": "",
         "category": str(getattr(article, "category", "") or ""),
         "tags": [str(t) for t in getattr(article, "tags", []) or []],
         "author": str(author) if author else "",
@@ -289,15 +185,6 @@ def _record_parts(article, settings, newsletter: str) -> dict:
         "source_path": os.path.relpath(article.source_path, settings.get("PATH", ".")),
         "public": newsletter != "only",
     }
-
-
-def _finish_record(record: dict) -> dict:
-    """The parsing half: links made absolute, texts read from the same trees."""
-    url = record["url"]
-    record["content_html"], record["text"] = absolute_html_and_text(record["content_html"], url)
-    summary = absolute_html_and_text(record["summary_html"], url)
-    record["summary_html"], record["summary_text"] = summary
-    record["title"] = lxml.html.fromstring(f"<p>{record['title']}</p>").text_content()
     record["content_hash"] = content_hash(record)
     return record
 
@@ -335,9 +222,8 @@ def _read_index(folder: Path) -> dict:
         return {}
 
 
-def _record_file(parts: dict, path: Path, fingerprint: str) -> dict:
-    """Finish one post's record and write its file; return its index entry."""
-    record = _finish_record(parts)
+def _record_file(record: dict, path: Path, fingerprint: str) -> dict:
+    """Write one post's file; return its index entry."""
     _write_atomic(path, json.dumps(record, ensure_ascii=False, indent=1))
     return {
         "id": record["id"],
@@ -349,50 +235,6 @@ def _record_file(parts: dict, path: Path, fingerprint: str) -> dict:
         "content_hash": record["content_hash"],
         "fingerprint": fingerprint,
     }
-
-
-_PENDING: list = []  # this chunk's (parts, path, fingerprint), inherited by the workers
-_CHUNK = 1000  # posts read into plain data at a time
-
-
-def _pending_job(index: int) -> dict:
-    return _record_file(*_PENDING[index])
-
-
-def _record_files(todo: list, settings, parallel: bool) -> list[dict]:
-    """_record_file for every (article, newsletter, path, fingerprint) of `todo`, in
-    worker processes when there are many.
-
-    A forked process shares memory with this one only until either writes to it, and
-    reading an object writes its reference count: if this process read articles while
-    workers ran, every page it touched would be held twice. So this process reads a
-    chunk of articles into plain data first, then forks workers that finish that chunk
-    from the inherited list while it waits, and so on; the workers never read an
-    article, and this process reads none while they live. The workers still copy the
-    pages where their own new objects land (the free slots of the inherited heap): at
-    5,000 posts the process tree peaked 22 MB higher than with one process (188 against
-    166 MB), for about 2 s less on two cores. Hence off by default."""
-
-    def jobs(items):  # one post's plain data at a time
-        for article, newsletter, path, fingerprint in items:
-            yield _record_parts(article, settings, newsletter), path, fingerprint
-
-    workers = min(os.cpu_count() or 1, len(todo))
-    if not (parallel and workers > 1 and len(todo) >= _MIN_PARALLEL):
-        return [_record_file(*job) for job in jobs(todo)]
-    entries: list[dict] = []
-    for start in range(0, len(todo), _CHUNK):
-        chunk = todo[start : start + _CHUNK]
-        _PENDING[:] = list(jobs(chunk))
-        gc.freeze()  # the workers' collector leaves the inherited site alone
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                size = max(1, min(32, len(chunk) // (workers * 8)))
-                entries += pool.map(_pending_job, range(len(chunk)), chunksize=size)
-        finally:
-            gc.unfreeze()
-            _PENDING.clear()
-    return entries
 
 
 def write_manifest(articles, settings) -> Path:
@@ -412,7 +254,8 @@ def write_manifest(articles, settings) -> Path:
             entries.append(old)
             continue
         todo.append((article, newsletter, posts_dir / name, fingerprint))
-    entries += _record_files(todo, settings, bool(conf["MANIFEST_PARALLEL"]))
+    for article, newsletter, path, fingerprint in todo:
+        entries.append(_record_file(post_record(article, settings, newsletter), path, fingerprint))
     written = len(todo)
     entries.sort(key=lambda e: (e["date"], e["slug"]))
     ids = {}
