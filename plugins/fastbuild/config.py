@@ -30,6 +30,7 @@ DEFAULTS = {
     "FASTBUILD_GC_FREEZE": True,  # after a build, the collector leaves the site alone
     "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
     "FASTBUILD_PACK_CONTENT": True,  # keep post bodies compressed in memory (packed.py)
+    "FASTBUILD_QUICK_ESCAPE": True,  # autoescaped output without a Markup per value
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()
     "FASTBUILD_CACHE_PATH": "",  # "" = CACHE_PATH/fastbuild
 }
