@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import markdown
 import pytest
@@ -64,15 +65,23 @@ def convert_all(texts, md_settings, quick: bool) -> list[str]:
 @pytest.mark.parametrize(
     ("regex", "want"),
     [
-        (r"(?<!-)---(?!-)", "---"),
-        (r"(?<!\.)\.{3}(?!\.)", "..."),
-        (r"^'(?=[!\"#]\B)", "'"),
-        (r"\!\[", "!["),
-        (r"(a|b)cd[ef]g", "cd"),
-        (r"x{2,5}y", "xx"),
-        (r"<([a-z]+)>", "<"),
-        (r"(a|b)", None),
-        (r"[abc]+", None),
+        (r"(?<!-)---(?!-)", ("---",)),
+        (r"(?<!\.)\.{3}(?!\.)", ("...",)),
+        (r"^'(?=[!\"#]\B)", ("'",)),
+        (r"\!\[", ("![",)),
+        (r"(a|b)cd[ef]g", ("cd",)),
+        (r"x{2,5}y", ("xx",)),
+        (r"<([a-z]+)>", ("<",)),
+        (r"(a|b)", ("a", "b")),
+        (r"\*|_", ("*", "_")),
+        (r"(?:ab|(cd)+)e?", ("ab", "cd")),
+        (r"[*_]x?", ("*", "_")),
+        (r"(x|y)z", ("z",)),
+        (r"(xy|z)w{2}", ("ww",)),
+        (r"(ab|c*)", None),
+        (r"[abc]+", ("a", "b", "c")),
+        (r"[^abc]", None),
+        (r"[a-z]", None),
         (r"a*", None),
         (r"(?i)abc", None),
     ],
@@ -141,3 +150,25 @@ def test_a_second_load_of_the_module_still_finds_markdowns_class():
         assert treeprocessors.InlineProcessor is inline_quick._ORIGINAL
     finally:
         inline_quick.activate(False)
+
+
+class _Caps(markdown.inlinepatterns.InlineProcessor):
+    """A pattern with nothing certain to look for: capitals become <abbr>."""
+
+    def handleMatch(self, m, data):
+        el = ElementTree.Element("abbr")
+        el.text = markdown.util.AtomicString(m.group(0))
+        return el, m.start(0), m.end(0)
+
+
+class _CapsExtension(markdown.Extension):
+    def extendMarkdown(self, md):
+        md.inlinePatterns.register(_Caps(r"\b[A-Z]{2,}\b", md), "caps", 5)
+
+
+def test_patterns_without_a_need_are_always_tried(md_settings):
+    settings = {**md_settings, "extensions": [*md_settings.get("extensions", []), _CapsExtension()]}
+    texts = [*TRICKY, "The API and *the CLI* -- 'HTTP' [a URL](/u) `NOPE`."]
+    quick = convert_all(texts, settings, quick=True)
+    assert quick == convert_all(texts, settings, quick=False)
+    assert "<abbr>API</abbr>" in quick[-1] and "<em>the <abbr>CLI</abbr></em>" in quick[-1]

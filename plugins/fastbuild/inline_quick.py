@@ -4,10 +4,11 @@ Markdown runs every inline pattern over every piece of text, one after the other
 main inline pass has about fifteen patterns, and `smarty` adds a second pass with
 eighteen more. Most of them can only match text that holds some fixed characters (an
 ellipsis needs "...", a closing quote needs "'"), and most pieces of text hold few of
-those. `QuickInlineProcessor` works out, once per pattern, a run of characters every
-match must contain (from the pattern's own regular expression) and does not try the
-pattern on text without it. Everything else is Python-Markdown's own code, so the
-output is the same; conversion takes about half the time with `smarty`.
+those. `QuickInlineProcessor` works out, once per pattern, what every match must
+contain (a run of characters, or one of a few: `*` or `_` for emphasis; read from the
+pattern's own regular expression) and tries each piece of text only against the
+patterns whose needs it holds. Everything else is Python-Markdown's own code, so the
+output is the same; conversion takes less than half the time with `smarty`.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ _ZERO_WIDTH = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
 
 
 @functools.cache
-def required_text(compiled: re.Pattern) -> str | None:
-    """The longest run of characters that every match of `compiled` contains, read from
-    its top level (groups, alternatives and classes end a run); None if there is none
+def required_text(compiled: re.Pattern) -> tuple[str, ...] | None:
+    """Runs of characters of which every match of `compiled` contains at least one, read
+    from its structure: a run of literals, a group, an alternation whose branches all
+    need something, a class of a few plain characters. The most telling need is kept (one
+    run before several, a longer one before a shorter one). None if nothing is certain
     or the expression ignores case."""
     try:
         parsed = _sre_parse.parse(compiled.pattern, compiled.flags)
@@ -45,23 +48,43 @@ def required_text(compiled: re.Pattern) -> str | None:
         return None
     if (compiled.flags | parsed.state.flags) & re.IGNORECASE:
         return None
-    best, run = "", ""
-    for op, arg in parsed:
+    return _needs(parsed)
+
+
+def _needs(items) -> tuple[str, ...] | None:
+    best, run = None, ""
+    for op, arg in items:
         if op is _sre.LITERAL:
             run += chr(arg)
             continue
         if op in _ZERO_WIDTH:
             continue  # takes no characters: the run goes on after it
+        found = None
         if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
             low, high, item = arg
             if low >= 1 and len(item) == 1 and item[0][0] is _sre.LITERAL:
                 run += chr(item[0][1]) * low
                 if high == low:
                     continue
-        best = max(best, run, key=len)
+            elif low >= 1:
+                found = _needs(item)
+        elif op is _sre.SUBPATTERN:
+            found = _needs(arg[-1])
+        elif op is _sre.BRANCH:
+            branches = [_needs(branch) for branch in arg[1]]
+            if all(branches):
+                found = tuple(sorted({text for need in branches for text in need}))
+        elif op is _sre.IN and all(kind is _sre.LITERAL for kind, _ in arg):
+            found = tuple(sorted({chr(code) for _, code in arg}))
+        best = _better(_better(best, (run,) if run else None), found)
         run = ""
-    best = max(best, run, key=len)
-    return best or None
+    return _better(best, (run,) if run else None)
+
+
+def _better(a, b):
+    if a is None or b is None:
+        return a or b
+    return min(a, b, key=lambda need: (len(need), -min(map(len, need))))
 
 
 class QuickInlineProcessor(_ORIGINAL):
@@ -70,28 +93,43 @@ class QuickInlineProcessor(_ORIGINAL):
     markdowns = _ORIGINAL  # the class this one stands in for
 
     def run(self, tree, ancestors=None):
-        # The patterns as they are for this document, each with the text it needs.
+        # The patterns as they are for this document, each with what it needs.
         self._patterns = list(self.inlinePatterns)
         self._needs = [required_text(p.getCompiledRegExp()) for p in self._patterns]
+        self._texts = sorted({text for need in self._needs if need for text in need})
+        self._plans = {}
         return super().run(tree, ancestors)
 
+    def _plan(self, data: str) -> tuple[int, ...]:
+        """The patterns worth trying on `data`, by index. Trying a pattern only ever puts
+        a placeholder in place of what it matched, so a needed run absent now stays
+        absent; each pattern's need is still checked against the text of the moment."""
+        present = frozenset(text for text in self._texts if text in data)
+        plan = self._plans.get(present)
+        if plan is None:
+            plan = self._plans[present] = tuple(
+                index
+                for index, need in enumerate(self._needs)
+                if need is None or not present.isdisjoint(need)
+            )
+        return plan
+
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
-        # Markdown's loop (treeprocessors.InlineProcessor.__handleInline), plus the skip.
+        # Markdown's loop (treeprocessors.InlineProcessor.__handleInline), over the
+        # patterns the text can match: each is tried until it fails, then the next one.
         if isinstance(data, util.AtomicString):
             return data
         patterns, needs = self._patterns, self._needs
-        count = len(patterns)
         apply = self._InlineProcessor__applyPattern
-        start = 0
-        while patternIndex < count:
-            need = needs[patternIndex]
-            if need is not None and need not in data:
-                patternIndex += 1
-                start = 0  # what a failed attempt returns
+        for index in self._plan(data):
+            if index < patternIndex:
                 continue
-            data, matched, start = apply(patterns[patternIndex], data, patternIndex, start)
-            if not matched:
-                patternIndex += 1
+            need = needs[index]
+            start, matched = 0, True
+            while matched:
+                if need is not None and not any(text in data for text in need):
+                    break
+                data, matched, start = apply(patterns[index], data, index, start)
         return data
 
 
