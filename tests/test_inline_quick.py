@@ -46,7 +46,11 @@ TRICKY = [
 
 @pytest.fixture
 def md_settings(tmp_path):
-    return site_settings(tmp_path)["MARKDOWN"]
+    """The site's Markdown settings with their extensions loaded, as Pelican's reader
+    does (it adds every key of `extension_configs` to `extensions`)."""
+    settings = dict(site_settings(tmp_path)["MARKDOWN"])
+    settings["extensions"] = list(settings["extension_configs"])
+    return settings
 
 
 def convert_all(texts, md_settings, quick: bool) -> list[str]:

@@ -29,6 +29,7 @@ DEFAULTS = {
     "FASTBUILD_PARALLEL_ARTICLES": True,  # make articles not stored yet in worker processes
     "FASTBUILD_GC_FREEZE": True,  # after a build, the collector leaves the site alone
     "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
+    "FASTBUILD_QUICK_BLOCKS": True,  # Markdown's block parser skips hopeless processors
     "FASTBUILD_PACK_CONTENT": True,  # keep post bodies compressed in memory (packed.py)
     "FASTBUILD_QUICK_ESCAPE": True,  # autoescaped output without a Markup per value
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()

@@ -17,7 +17,7 @@ from typing import ClassVar
 import markdown
 import pelican
 import pygments
-from markdown import treeprocessors
+from markdown import blockprocessors, treeprocessors
 from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED, MarkdownReader
 from pelican.utils import pelican_open
 
@@ -59,8 +59,9 @@ def convert_markdown(text: str, md_settings: dict, formatted_fields) -> tuple[st
 # the body's object after removing the meta preprocessor: the second object is that one.
 # Extensions given as objects rather than names are shared by every Markdown object
 # that loads them, so such a configuration gets a fresh pair for every post, as before.
-# The key includes the inline processor class a new object would get, so switching
-# FASTBUILD_QUICK_INLINE between builds in one process is honoured.
+# The key includes the inline processor and block parser classes a new object would
+# get, so switching FASTBUILD_QUICK_INLINE or _BLOCKS between builds in one process is
+# honoured.
 _CONVERTERS: dict[tuple, tuple[markdown.Markdown, markdown.Markdown]] = {}
 
 
@@ -68,7 +69,8 @@ def _converters(md_settings: dict) -> tuple[markdown.Markdown, markdown.Markdown
     reusable = all(isinstance(e, str) for e in md_settings.get("extensions", ()))
     key = None
     if reusable:
-        key = (treeprocessors.InlineProcessor, json.dumps(_stable(md_settings), sort_keys=True))
+        classes = (treeprocessors.InlineProcessor, blockprocessors.BlockParser)
+        key = (classes, json.dumps(_stable(md_settings), sort_keys=True))
     pair = _CONVERTERS.get(key)
     if pair is None:
         field_md = markdown.Markdown(**md_settings)

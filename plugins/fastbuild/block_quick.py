@@ -1,0 +1,77 @@
+"""Python-Markdown's block parser, asking only the processors that can take a block.
+
+For every block of a post, Markdown asks each of its seventeen block processors in turn
+whether it takes the block (`test`), rebuilding the sorted list of processors each time.
+Several of those tests are a single regular expression that needs some fixed characters
+(a heading needs "#", a blockquote ">", a definition ": "), and most blocks hold none of
+them. `QuickBlockParser` lists the processors once per document, with the need of each
+test it knows to be such a search (its code is Markdown's own, compared by identity),
+and does not ask a processor whose need is missing from the block: its test would say
+no. Every other processor is asked as before, in the same order, so the tree is the same.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from markdown import blockparser, blockprocessors
+from markdown.extensions import def_list
+
+from .inline_quick import required_text
+
+log = logging.getLogger(__name__)
+
+_ORIGINAL = getattr(blockparser.BlockParser, "markdowns", blockparser.BlockParser)
+
+# Tests that are exactly `bool(self.RE.search(block))` / `.match(block)` (plus, for the
+# blockquote, a recursion guard that only ever adds a "no").
+_REGEX_TESTS = {
+    blockprocessors.HashHeaderProcessor.test.__code__,
+    blockprocessors.SetextHeaderProcessor.test.__code__,
+    blockprocessors.OListProcessor.test.__code__,
+    blockprocessors.BlockQuoteProcessor.test.__code__,
+    def_list.DefListProcessor.test.__code__,
+}
+
+
+def need_of(processor) -> tuple[str, ...] | None:
+    """What a block must contain for `processor.test` to say yes; None if unknown."""
+    test = getattr(type(processor), "test", None)
+    if getattr(test, "__code__", None) not in _REGEX_TESTS:
+        return None
+    regex = getattr(processor, "RE", None)
+    return required_text(regex) if hasattr(regex, "pattern") else None
+
+
+class QuickBlockParser(_ORIGINAL):
+    """Markdown's BlockParser; a processor is not asked about a block it cannot take."""
+
+    markdowns = _ORIGINAL  # the class this one stands in for
+
+    def parseDocument(self, lines):
+        # The processors as they are for this document, each with what its test needs.
+        self._quick = [(p, need_of(p)) for p in self.blockprocessors]
+        try:
+            return super().parseDocument(lines)
+        finally:
+            del self._quick
+
+    def parseBlocks(self, parent, blocks) -> None:
+        # Markdown's loop (blockparser.BlockParser.parseBlocks), plus the skip.
+        plan = getattr(self, "_quick", None)
+        if plan is None:  # called outside a document: no list made, Markdown's own loop
+            return super().parseBlocks(parent, blocks)
+        while blocks:
+            for processor, need in plan:
+                block = blocks[0]  # as Markdown's loop: a declining run may change it
+                if need is not None and not any(text in block for text in need):
+                    continue
+                if processor.test(parent, block):
+                    if processor.run(parent, blocks) is not False:
+                        break
+
+
+def activate(on: bool) -> None:
+    """Make Markdown instances created from now on use QuickBlockParser (on) or
+    Markdown's own BlockParser (off)."""
+    blockprocessors.BlockParser = QuickBlockParser if on else _ORIGINAL

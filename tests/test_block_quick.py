@@ -1,0 +1,149 @@
+"""FASTBUILD_QUICK_BLOCKS: Markdown's block parser does not ask processors that cannot
+take a block, and the HTML stays exactly what Python-Markdown makes without it."""
+
+from __future__ import annotations
+
+import sys
+from xml.etree import ElementTree
+
+import markdown
+import pytest
+from markdown import blockprocessors
+
+from tests.sitebuild import ROOT, build_site, site_settings
+
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from fastbuild import block_quick, inline_quick
+
+BLOCKS = [
+    "# Hash heading #\n\nText with a # inside, and #not-a-heading.\n\n####### seven",
+    "Setext one\n===\n\nSetext two\n---\n\nNot setext\n- item",
+    "> quote\n> # heading in a quote\n>\n> > nested\n\nafter > sign",
+    "1. one\n2. two\n    - nested *list*\n    - more\n\n3) not a list\n\n10. ten",
+    "* star\n+ plus\n- minus\n\n    code block\n    > not a quote\n",
+    "Term\n:   Definition\n\n:   not a definition (no term)\n\nOther: colon text",
+    "| a | b |\n|---|---|\n| 1 | 2 |\n\n***\n\n- - -\n\n___",
+    '<div markdown="1">\n# inside html\n\n> quoted\n</div>\n\n<p>raw</p>',
+    "Footnote[^a].\n\n[^a]: The note\n    # still the note\n\n*[HTML]: abbr\n\n[ref]: /x",
+    "```\nfenced # not a heading\n> not a quote\n```\n\nLast line\n=\n",
+    "\n\n\n   \n\nLeading blank blocks, then text.\n\n\n",
+]
+
+
+@pytest.fixture
+def md_settings(tmp_path):
+    """The site's Markdown settings with their extensions loaded, as Pelican's reader
+    does (it adds every key of `extension_configs` to `extensions`)."""
+    settings = dict(site_settings(tmp_path)["MARKDOWN"])
+    settings["extensions"] = list(settings["extension_configs"])
+    return settings
+
+
+def convert_all(texts, md_settings, quick: bool) -> list[str]:
+    block_quick.activate(quick)
+    try:
+        md = markdown.Markdown(**md_settings)
+        assert type(md.parser) is (block_quick.QuickBlockParser if quick else block_quick._ORIGINAL)
+        out = []
+        for text in texts:
+            md.reset()
+            out.append(md.convert(text))
+        return out
+    finally:
+        block_quick.activate(False)
+
+
+def test_blocks_convert_exactly_as_without_the_shortcut(md_settings):
+    quick = convert_all(BLOCKS, md_settings, quick=True)
+    assert quick == convert_all(BLOCKS, md_settings, quick=False)
+    assert "<h1" in quick[0] and "<blockquote>" in quick[2] and "<dl>" in quick[5]
+
+
+def test_needs_of_the_sites_processors(md_settings):
+    md = markdown.Markdown(**md_settings)
+    needs = {type(p).__name__: block_quick.need_of(p) for p in md.parser.blockprocessors}
+    assert needs["HashHeaderProcessor"] == ("#",)
+    assert needs["BlockQuoteProcessor"] == (">",)
+    assert needs["DefListProcessor"] == (": ",)
+    assert needs["ParagraphProcessor"] is None and needs["TableProcessor"] is None
+
+
+def test_a_processor_with_its_own_test_is_always_asked(md_settings):
+    class Loud(blockprocessors.HashHeaderProcessor):
+        def test(self, parent, block):  # takes blocks without any "#"
+            return block.startswith("LOUD")
+
+        def run(self, parent, blocks):
+            blocks.pop(0)
+            el = parent.makeelement("strong", {})
+            el.text = "loud"
+            parent.append(el)
+
+    class LoudExtension(markdown.Extension):
+        def extendMarkdown(self, md):
+            md.parser.blockprocessors.register(Loud(md.parser), "loud", 75)
+
+    settings = {**md_settings, "extensions": [*md_settings.get("extensions", []), LoudExtension()]}
+    texts = ["LOUD words\n\nquiet", "# real heading"]
+    quick = convert_all(texts, settings, quick=True)
+    assert quick == convert_all(texts, settings, quick=False)
+    assert quick[0].startswith("<strong>loud</strong>")
+
+
+class CountingRE:
+    """A compiled expression that counts its searches."""
+
+    def __init__(self, compiled):
+        self.compiled, self.pattern, self.flags, self.searches = (
+            compiled,
+            compiled.pattern,
+            compiled.flags,
+            0,
+        )
+
+    def search(self, *args):
+        self.searches += 1
+        return self.compiled.search(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.compiled, name)
+
+
+def searches_of_hash_heading_test(md_settings, quick: bool) -> int:
+    block_quick.activate(quick)
+    try:
+        md = markdown.Markdown(**md_settings)
+        heading = md.parser.blockprocessors["hashheader"]
+        heading.RE = counting = CountingRE(heading.RE)
+        for text in BLOCKS:
+            md.reset()
+            md.convert(text)
+        return counting.searches
+    finally:
+        block_quick.activate(False)
+
+
+def test_fewer_tests_are_asked(md_settings):
+    plain = searches_of_hash_heading_test(md_settings, quick=False)
+    quick = searches_of_hash_heading_test(md_settings, quick=True)
+    assert 0 < quick < plain / 2
+
+
+def test_parse_blocks_outside_a_document_uses_markdowns_loop(md_settings):
+    block_quick.activate(True)
+    try:
+        md = markdown.Markdown(**md_settings)
+        root = ElementTree.Element("div")
+        md.parser.parseChunk(root, "> quoted\n\n# heading")
+        assert [el.tag for el in root] == ["blockquote", "h1"]
+    finally:
+        block_quick.activate(False)
+
+
+def test_build_uses_the_setting(tmp_path):
+    build_site(tmp_path / "on")
+    assert blockprocessors.BlockParser is block_quick.QuickBlockParser
+    build_site(tmp_path / "off", FASTBUILD_QUICK_BLOCKS=False)
+    assert blockprocessors.BlockParser is block_quick._ORIGINAL
+    inline_quick.activate(False)
