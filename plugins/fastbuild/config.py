@@ -31,7 +31,7 @@ DEFAULTS = {
     "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
     "FASTBUILD_QUICK_BLOCKS": True,  # Markdown's block parser skips hopeless processors
     "FASTBUILD_PACK_CONTENT": True,  # keep post bodies compressed in memory (packed.py)
-    "FASTBUILD_QUICK_ESCAPE": True,  # autoescaped output without a Markup per value
+    "FASTBUILD_QUICK_TEMPLATES": True,  # rendering without throwaway objects
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()
     "FASTBUILD_CACHE_PATH": "",  # "" = CACHE_PATH/fastbuild
 }

@@ -33,8 +33,10 @@ Independent levers, each behind its own setting (see DEFAULTS):
 * Post bodies are kept zlib-compressed in memory and unpacked when read
   (`FASTBUILD_PACK_CONTENT`, packed.py): a third of the memory for the largest thing a
   build holds.
-* With `autoescape`, a template's `{{ value }}` is escaped into a plain string, not a
-  `Markup` object made and dropped at once (`FASTBUILD_QUICK_ESCAPE`, quick_escape.py).
+* Templates render without throwaway objects (`FASTBUILD_QUICK_TEMPLATES`,
+  quick_templates.py): with `autoescape`, `{{ value }}` is escaped into a plain string
+  rather than a `Markup` object dropped at once, and `{{ link.url }}` on a plain dict
+  finds the key without raising and catching an AttributeError first.
 * When a build is over, everything still alive is moved out of the cyclic garbage
   collector's reach (`gc.freeze`, `FASTBUILD_GC_FREEZE`): the interpreter's exit would
   otherwise walk the whole site again (0.45 s at 5,000 posts). The next run in the
@@ -46,7 +48,7 @@ output/. Deleting that folder is always safe: the next build is simply a cold on
 This module connects the signals; the work is in config.py (settings), markdown_cache.py,
 articles.py (articles kept across builds), article_pool.py (articles made in workers), forked.py,
 fingerprints.py, writer.py, speedups.py (memoised Pelican helpers), inline_quick.py and
-block_quick.py (Markdown's passes), packed.py (compressed post bodies) and quick_escape.py.
+block_quick.py (Markdown's passes), packed.py (compressed post bodies) and quick_templates.py.
 """
 
 from __future__ import annotations
@@ -61,12 +63,11 @@ from pelican import signals
 from pelican.contents import Content
 from pelican.readers import MarkdownReader
 
-from . import block_quick, inline_quick, packed, speedups
+from . import block_quick, inline_quick, packed, quick_templates, speedups
 from .article_pool import make_articles
 from .articles import ArticleCache
 from .config import _BOOL_KEYS, _MIN_PARALLEL, DEFAULTS, _config_digest, get_settings
 from .markdown_cache import FastMarkdownReader, convert_markdown
-from .quick_escape import QuickEscapeTemplate
 from .writer import FastWriter, FlushPoint
 
 # what tests and other code reach through this module
@@ -210,8 +211,8 @@ def on_generator_init(generator) -> None:
     conf = get_settings(generator.settings)
     if not conf["FASTBUILD_JINJA_AUTO_RELOAD"]:
         generator.env.auto_reload = False
-    if conf["FASTBUILD_QUICK_ESCAPE"] and generator.env.template_class is jinja2.Template:
-        generator.env.template_class = QuickEscapeTemplate
+    if conf["FASTBUILD_QUICK_TEMPLATES"]:
+        quick_templates.install(generator.env)
     if conf["FASTBUILD_TEMPLATE_CACHE"] and generator.env.bytecode_cache is None:
         folder = Path(conf["FASTBUILD_CACHE_PATH"], "templates")
         try:

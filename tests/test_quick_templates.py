@@ -1,4 +1,5 @@
-"""FASTBUILD_QUICK_ESCAPE: autoescaped output as plain strings gives the same pages."""
+"""FASTBUILD_QUICK_TEMPLATES: output escaped into plain strings, and dict keys looked up
+without a failed attribute lookup first, give the same pages."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.sitebuild import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from fastbuild.quick_escape import QuickEscapeTemplate, quick_escape
+from fastbuild.quick_templates import QuickTemplate, install, quick_escape, quick_getattr
 
 
 class Wrapped:
@@ -51,6 +52,8 @@ TEMPLATES = {
 def render(template_class) -> str:
     env = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True)
     env.template_class = template_class
+    if template_class is QuickTemplate:
+        install(env)
     return env.get_template("page.html").render(
         text="<script>\"x\" & 'y'</script>",
         markup=Markup("<em>kept</em> &amp;"),
@@ -63,7 +66,7 @@ def render(template_class) -> str:
 
 
 def test_pages_are_the_same_as_with_markupsafe_escape():
-    quick = render(QuickEscapeTemplate)
+    quick = render(QuickTemplate)
     assert quick == render(jinja2.Template)
     assert "&lt;script&gt;&#34;x&#34; &amp; &#39;y&#39;&lt;/script&gt;" in quick
     assert "<em>kept</em> &amp;" in quick and "<i>own html</i>" in quick
@@ -72,7 +75,7 @@ def test_pages_are_the_same_as_with_markupsafe_escape():
 
 def test_templates_use_the_quick_escape_and_it_returns_plain_strings():
     env = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True)
-    env.template_class = QuickEscapeTemplate
+    env.template_class = QuickTemplate
     template = env.get_template("part.html")
     assert template.root_render_func.__globals__["escape"] is quick_escape
     assert type(quick_escape("<")) is str and quick_escape("<") == "&lt;"
@@ -84,3 +87,35 @@ def test_quick_escape_matches_markupsafe(value):
     from markupsafe import escape
 
     assert quick_escape(value) == str(escape(value))
+
+
+class Attrs(dict):
+    """A dict subclass with an attribute of its own: Jinja finds the attribute first."""
+
+    url = "attribute wins"
+
+
+LOOKUPS = (
+    "{{ d.url }}|{{ d.items is callable }}|{{ d.get is callable }}|{{ d.missing is defined }}"
+    "|{{ d.keys()|list }}|{{ s.url }}|{{ s.get('x') }}|{{ o.real }}|{{ o.missing is defined }}"
+    "|{{ n.url is defined }}|{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}"
+)
+
+
+@pytest.mark.parametrize("d", [{"url": "/a", "items": "shadowed", "get": "g"}, {}])
+def test_dict_lookups_find_what_jinja_finds(d):
+    values = {"d": d, "s": Attrs(url="key", x="y"), "o": 3, "n": None}
+    plain = jinja2.Environment(autoescape=True)
+    quick = jinja2.Environment(autoescape=True)
+    install(quick)
+    assert quick.getattr.__func__ is quick_getattr
+    want = plain.from_string(LOOKUPS).render(values)
+    assert quick.from_string(LOOKUPS).render(values) == want
+    assert "attribute wins" in want  # the subclass's attribute, not its key
+
+
+def test_a_plain_dicts_key_is_found_without_an_attribute_lookup(monkeypatch):
+    env = jinja2.Environment(autoescape=True)
+    install(env)
+    monkeypatch.setattr(jinja2.Environment, "getattr", lambda *a: pytest.fail("fell back"))
+    assert env.getattr({"url": "/a"}, "url") == "/a"
