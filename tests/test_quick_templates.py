@@ -119,3 +119,12 @@ def test_a_plain_dicts_key_is_found_without_an_attribute_lookup(monkeypatch):
     install(env)
     monkeypatch.setattr(jinja2.Environment, "getattr", lambda *a: pytest.fail("fell back"))
     assert env.getattr({"url": "/a"}, "url") == "/a"
+
+
+def test_loaded_templates_are_kept_in_a_plain_dict():
+    env = jinja2.Environment(loader=jinja2.DictLoader(TEMPLATES), autoescape=True)
+    first = env.get_template("part.html")
+    install(env)
+    assert type(env.cache) is dict and first in env.cache.values()
+    assert env.get_template("part.html") is first
+    assert env.get_template("macros.html") is env.get_template("macros.html")

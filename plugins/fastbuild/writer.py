@@ -90,7 +90,6 @@ class FastWriter(Writer):
         self._new: dict[str, list] = {}
         self.rendered = 0
         self.skipped = 0
-        self._dirs: set[str] = set()
 
     # state of the last build: relative path -> [fingerprint, size, mtime_ns, sha1]
     def _load_state(self) -> dict:
@@ -249,12 +248,13 @@ class FastWriter(Writer):
         sha = hashlib.sha1(data).hexdigest()  # noqa: S324
         same = self.conf["FASTBUILD_SKIP_UNCHANGED"] and old and old[3] == sha
         if not (same and _same_file(job.path, old)):
-            folder = os.path.dirname(job.path)
-            if folder not in self._dirs:
-                os.makedirs(folder, exist_ok=True)
-                self._dirs.add(folder)
-            with open(job.path, "wb") as f:
-                f.write(data)
+            try:
+                out = open(job.path, "wb")
+            except FileNotFoundError:  # its folder is new (most pages have their own)
+                os.makedirs(os.path.dirname(job.path), exist_ok=True)
+                out = open(job.path, "wb")
+            with out:
+                out.write(data)
             log.info('Writing "%s"', job.path)
         st = os.stat(job.path)
         return [rel, [fingerprint, st.st_size, st.st_mtime_ns, sha], 1]
