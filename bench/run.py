@@ -361,8 +361,6 @@ def run_all(sizes, repeat, skip, log, build_dir: Path = WORK) -> dict:
 
 def profile(n: int, log: Path, build_dir: Path = WORK, top: int = 25) -> dict:
     """cProfile of a cold full build with every lever that forks off (one process)."""
-    import pstats
-
     bench = Bench(n, log, build_dir)
     bench.prepare()
     prof = bench.base / "b.prof"
@@ -371,6 +369,13 @@ def profile(n: int, log: Path, build_dir: Path = WORK, top: int = 25) -> dict:
            "-e", "FASTBUILD_PARALLEL_MARKDOWN=false", "FASTBUILD_PARALLEL_WRITE=false",
            "FASTBUILD_PARALLEL_CHECK=false", "FASTBUILD_PARALLEL_ARTICLES=false"]  # fmt: skip
     measure(cmd, ROOT, bench.env, log)
+    return summarise(prof, n, top)
+
+
+def summarise(prof: Path, n: int, top: int = 25) -> dict:
+    """Own time by package, time inside each package and the top functions of `prof`."""
+    import pstats
+
     stats = pstats.Stats(str(prof))
     total = stats.total_tt
     groups: dict[str, float] = {}
@@ -381,11 +386,14 @@ def profile(n: int, log: Path, build_dir: Path = WORK, top: int = 25) -> dict:
         groups[group] = groups.get(group, 0.0) + tt
         rows.append((ct, tt, nc, f"{_short(path)}:{line}({func})"))
         # time spent inside a package, including what it calls (the standard
-        # library, lxml, ...): the calls into it from outside it
-        if group.startswith("plugin ") or group in ("markdown", "jinja2", "feedgen"):
+        # library, lxml, ...): the calls into it from outside it. Code that runs as
+        # part of a package (compiled templates, fastbuild's Markdown and Jinja loops)
+        # counts as inside it, so a call back into the package is not counted twice.
+        home = _inclusive_group(path)
+        if home.startswith("plugin ") or home in ("markdown", "jinja2", "feedgen"):
             for caller, (_c, _n, _t, edge_ct) in callers.items():
-                if _group(caller[0]) != group:
-                    inclusive[group] = inclusive.get(group, 0.0) + edge_ct
+                if _inclusive_group(caller[0]) != home:
+                    inclusive[home] = inclusive.get(home, 0.0) + edge_ct
     rows.sort(reverse=True)
     return {
         "n": n,
@@ -408,6 +416,20 @@ def _group(path: str) -> str:
     if "/theme/templates/" in path:
         return "jinja2 (compiled templates)"
     return "other"
+
+
+# fastbuild modules that stand in for parts of Markdown's or Jinja's own loops
+_PART_OF = {"inline_quick.py": "markdown", "block_quick.py": "markdown",
+            "quick_templates.py": "jinja2"}  # fmt: skip
+
+
+def _inclusive_group(path: str) -> str:
+    group = _group(path)
+    if group == "jinja2 (compiled templates)":
+        return "jinja2"
+    if group == "plugin fastbuild":
+        return _PART_OF.get(os.path.basename(path), group)
+    return group
 
 
 def _short(path: str) -> str:
@@ -600,8 +622,10 @@ def render(data: dict) -> str:
                 "",
                 "Time inside each plugin and library, including what it calls (the",
                 "standard library's HTML parser, lxml, ...); nested calls between them",
-                "are counted in both (fastbuild is left out: the Markdown conversion and",
-                "the page rendering it schedules run inside it):",
+                "are counted in both. Compiled templates count as Jinja, and fastbuild's",
+                "stand-ins for Markdown's and Jinja's own loops as those libraries;",
+                "fastbuild itself is left out (the Markdown conversion and the page",
+                "rendering it schedules run inside it):",
                 "",
             ]
             inside = [
