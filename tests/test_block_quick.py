@@ -10,7 +10,9 @@ import markdown
 import pytest
 from markdown import blockprocessors
 
-from tests.sitebuild import ROOT, build_site, site_settings
+from tests import mdconvert
+from tests.mdconvert import site_markdown_settings
+from tests.sitebuild import ROOT, build_site
 
 sys.path.insert(0, str(ROOT / "plugins"))
 
@@ -33,31 +35,26 @@ BLOCKS = [
 
 @pytest.fixture
 def md_settings(tmp_path):
-    """The site's Markdown settings with their extensions loaded, as Pelican's reader
-    does (it adds every key of `extension_configs` to `extensions`)."""
-    settings = dict(site_settings(tmp_path)["MARKDOWN"])
-    settings["extensions"] = list(settings["extension_configs"])
-    return settings
+    return site_markdown_settings(tmp_path)
 
 
 def convert_all(texts, md_settings, quick: bool) -> list[str]:
-    block_quick.activate(quick)
-    try:
-        md = markdown.Markdown(**md_settings)
-        assert type(md.parser) is (block_quick.QuickBlockParser if quick else block_quick._ORIGINAL)
-        out = []
-        for text in texts:
-            md.reset()
-            out.append(md.convert(text))
-        return out
-    finally:
-        block_quick.activate(False)
+    return mdconvert.convert_all(texts, md_settings, block_quick, quick)
 
 
 def test_blocks_convert_exactly_as_without_the_shortcut(md_settings):
     quick = convert_all(BLOCKS, md_settings, quick=True)
     assert quick == convert_all(BLOCKS, md_settings, quick=False)
     assert "<h1" in quick[0] and "<blockquote>" in quick[2] and "<dl>" in quick[5]
+
+
+def test_markdown_objects_made_while_on_get_the_quick_parser(md_settings):
+    block_quick.activate(True)
+    try:
+        assert type(markdown.Markdown(**md_settings).parser) is block_quick.QuickBlockParser
+    finally:
+        block_quick.activate(False)
+    assert type(markdown.Markdown(**md_settings).parser) is block_quick._ORIGINAL
 
 
 def test_needs_of_the_sites_processors(md_settings):

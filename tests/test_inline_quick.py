@@ -12,7 +12,9 @@ import markdown
 import pytest
 from markdown import treeprocessors
 
-from tests.sitebuild import ROOT, build_site, site_settings
+from tests import mdconvert
+from tests.mdconvert import site_markdown_settings
+from tests.sitebuild import ROOT, build_site
 
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -46,24 +48,11 @@ TRICKY = [
 
 @pytest.fixture
 def md_settings(tmp_path):
-    """The site's Markdown settings with their extensions loaded, as Pelican's reader
-    does (it adds every key of `extension_configs` to `extensions`)."""
-    settings = dict(site_settings(tmp_path)["MARKDOWN"])
-    settings["extensions"] = list(settings["extension_configs"])
-    return settings
+    return site_markdown_settings(tmp_path)
 
 
 def convert_all(texts, md_settings, quick: bool) -> list[str]:
-    inline_quick.activate(quick)
-    try:
-        md = markdown.Markdown(**md_settings)
-        out = []
-        for text in texts:
-            md.reset()
-            out.append(md.convert(text))
-        return out
-    finally:
-        inline_quick.activate(False)
+    return mdconvert.convert_all(texts, md_settings, inline_quick, quick)
 
 
 @pytest.mark.parametrize(
