@@ -6,7 +6,7 @@ For each N, a generated corpus (bench/gen_corpus.py) is built by, in alternation
   a  bare Pelican: default theme, default settings, no plugins
   b  our full build from nothing (no output, no cache)
   bw our full build into an empty output folder with the cache of an earlier build
-  bp the same with the pages rendered in two processes (FASTBUILD_PARALLEL_WRITE = True)
+  bs the same with the pages rendered in one process (FASTBUILD_PARALLEL_WRITE = False)
   bc the same in a fresh clone: every source file has a new modification time (CI with
      the cache of the last run restored)
   d  our rebuild with nothing changed
@@ -54,7 +54,7 @@ SCENARIOS = {
     "a": "bare Pelican (default theme, no plugins)",
     "b": "our full build, cold (no output, no cache)",
     "bw": "our full build, warm cache (empty output folder)",
-    "bp": "(bw) with pages rendered in two processes (`FASTBUILD_PARALLEL_WRITE = True`)",
+    "bs": "(bw) with pages rendered in one process (`FASTBUILD_PARALLEL_WRITE = False`)",
     "bc": "our full build in a fresh clone, warm cache (every source's time new)",
     "c": "our rebuild after editing one post",
     "d": "our rebuild, nothing changed",
@@ -271,9 +271,9 @@ class Bench:
         shutil.rmtree(self.base / "out", ignore_errors=True)
         return self._run(self._pelican("ours.py", "out"))
 
-    def run_bp(self) -> dict:
+    def run_bs(self) -> dict:
         shutil.rmtree(self.base / "out", ignore_errors=True)
-        return self._run(self._pelican("ours.py", "out", "-e", "FASTBUILD_PARALLEL_WRITE=true"))
+        return self._run(self._pelican("ours.py", "out", "-e", "FASTBUILD_PARALLEL_WRITE=false"))
 
     def run_bc(self) -> dict:
         shutil.rmtree(self.base / "out", ignore_errors=True)
@@ -337,7 +337,7 @@ def run_all(sizes, repeat, skip, log, build_dir: Path = WORK) -> dict:
         bench.prepare()
         runs = {k: [] for k in SCENARIOS if k not in skip}
         for round_no in range(repeat):
-            order = ["a", "b", "bw", "bp", "bc", "d", "c", "f", "e"]
+            order = ["a", "b", "bw", "bs", "bc", "d", "c", "f", "e"]
             for key in order:
                 if key not in runs:
                     continue
@@ -492,7 +492,7 @@ def chart(results: dict, path: Path) -> None:
 
     sizes = sorted(int(n) for n in results)
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
-    for key, style in (("a", "o-"), ("b", "s-"), ("bw", "s--"), ("bp", "s-."), ("bc", "s:"),
+    for key, style in (("a", "o-"), ("b", "s-"), ("bw", "s--"), ("bs", "s-."), ("bc", "s:"),
                        ("c", "^-"), ("d", "v-"), ("f", "D-"), ("e", "x:")):  # fmt: skip
         xs = [n for n in sizes if key in results[str(n)]]
         if xs:
@@ -569,7 +569,7 @@ def render(data: dict) -> str:
         "targets from issue 6 in brackets:",
         "",
     ]
-    pairs = (("b", "a"), ("bw", "a"), ("bp", "a"), ("bc", "a"), ("c", "a"), ("d", "a"))
+    pairs = (("b", "a"), ("bw", "a"), ("bs", "a"), ("bc", "a"), ("c", "a"), ("d", "a"))
     pairs += (("b", "f"), ("bw", "f"))
     ratio_rows = []
     for n in sizes:
@@ -577,7 +577,7 @@ def render(data: dict) -> str:
         both = [f"{_ratio(r, x, y)} / {_ratio(r, x, y, 'cpu')}" for x, y in pairs]
         per = [f"{r[k]['wall'] * 1000 / int(n):.1f}" if k in r else "–" for k in ("b", "bw")]
         ratio_rows.append([f"{int(n):,}", *both, *per])
-    header = ["N", "(b)/(a) [≤ 0.60]", "(bw)/(a) [≤ 0.60]", "(bp)/(a)", "(bc)/(a)"]
+    header = ["N", "(b)/(a) [≤ 0.60]", "(bw)/(a) [≤ 0.60]", "(bs)/(a)", "(bc)/(a)"]
     header += ["(c)/(a) [≤ 0.15]"]
     header += ["(d)/(a)"]
     header += ["(b)/(f)", "(bw)/(f)", "ms per post (b)", "ms per post (bw)"]
@@ -592,12 +592,12 @@ def render(data: dict) -> str:
         + [
             _ratio(results[n], x, "a", key)
             for key in ("pss_mb", "rss_mb")
-            for x in ("b", "bw", "bp", "c")
+            for x in ("b", "bw", "bs", "c")
         ]
         for n in sizes
     ]
-    header = ["N", "PSS (b)/(a) [≤ 1.5]", "PSS (bw)/(a) [≤ 1.5]", "PSS (bp)/(a)", "PSS (c)/(a)"]
-    header += ["RSS (b)/(a)", "RSS (bw)/(a)", "RSS (bp)/(a)", "RSS (c)/(a)"]
+    header = ["N", "PSS (b)/(a) [≤ 1.5]", "PSS (bw)/(a) [≤ 1.5]", "PSS (bs)/(a)", "PSS (c)/(a)"]
+    header += ["RSS (b)/(a)", "RSS (bw)/(a)", "RSS (bs)/(a)", "RSS (c)/(a)"]
     lines += _table(header, memory_rows)
     lines += ["", "![Build time against N](benchmarks.png)", ""]
     if prof:

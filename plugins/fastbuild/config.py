@@ -18,7 +18,7 @@ DEFAULTS = {
     "FASTBUILD_ENABLED": True,  # master switch: False turns every lever below off
     "FASTBUILD_PARALLEL_MARKDOWN": True,  # convert Markdown in worker processes
     "FASTBUILD_MARKDOWN_CACHE": True,  # keep converted Markdown across builds
-    "FASTBUILD_PARALLEL_WRITE": False,  # render pages in several processes (more memory)
+    "FASTBUILD_PARALLEL_WRITE": True,  # render stale pages in short-lived forked renderers
     "FASTBUILD_PARALLEL_CHECK": True,  # fingerprint pages in several processes
     "FASTBUILD_INCREMENTAL": True,  # skip rendering pages whose inputs did not change
     "FASTBUILD_SKIP_UNCHANGED": True,  # do not rewrite files with identical bytes

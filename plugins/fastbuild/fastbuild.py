@@ -13,9 +13,10 @@ Independent levers, each behind its own setting (see DEFAULTS):
   did not change since the last build is not rendered again (`FASTBUILD_INCREMENTAL`):
   each page gets a fingerprint of the template variables it uses, the theme, the
   settings and the plugin code. The fingerprints are worked out in several processes
-  (`FASTBUILD_PARALLEL_CHECK`) and the stale pages rendered in this one; rendering in
-  several too (`FASTBUILD_PARALLEL_WRITE`) is faster but copies much of the site's memory
-  into the forked processes, so it is off by default (writer.py says why).
+  (`FASTBUILD_PARALLEL_CHECK`). Many stale pages are rendered by this process from the
+  end of the list while short-lived forked renderers take chunks from the front
+  (`FASTBUILD_PARALLEL_WRITE`); a renderer that lived for the whole build would copy
+  much of the site's memory (writer.py says why).
 * A file whose rendered bytes equal what is already on disk is not written again
   (`FASTBUILD_SKIP_UNCHANGED`), so its modification time stays put for rsync.
 * Articles are kept as Pelican made them (`FASTBUILD_ARTICLE_CACHE`): an unchanged

@@ -1,0 +1,88 @@
+"""fastbuild's relay of short-lived forked renderers: every item once, in order."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from tests.sitebuild import ROOT
+
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from fastbuild import writer
+
+
+def where(item):
+    return [item * 2, os.getpid()]
+
+
+def children() -> list[int]:
+    """Processes this one has started and not yet reaped (zombies included)."""
+    path = f"/proc/{os.getpid()}/task/{os.getpid()}/children"
+    with open(path) as f:
+        return [int(pid) for pid in f.read().split()]
+
+
+@pytest.mark.parametrize("procs", [2, 3])
+def test_every_item_once_in_order_with_chunks_from_the_front(procs):
+    items = list(range(10 * writer._RELAY_CHUNK + 5))
+    results = writer._relay(items, procs, where)
+    assert [r[0] for r in results] == [i * 2 for i in items]
+    me = os.getpid()
+    pids = [r[1] for r in results]
+    assert pids[-1] == me  # this process works from the end
+    assert pids[0] != me  # a forked renderer took the first chunk
+    firsts = {}
+    for index, pid in enumerate(pids):
+        if pid != me:
+            firsts.setdefault(pid, index)
+    # each renderer took one whole chunk, and a new one was forked for each
+    assert all(first % writer._RELAY_CHUNK == 0 for first in firsts.values())
+    assert all(pids.count(pid) == writer._RELAY_CHUNK for pid in firsts)
+    assert len(firsts) >= 2
+    assert children() == []  # all reaped
+
+
+def test_few_items_are_worked_through_here():
+    items = list(range(writer._RELAY_CHUNK))
+    assert writer._relay(items, 2, where) == [[i * 2, os.getpid()] for i in items]
+
+
+def fails_in_a_child(item):
+    if item == 3 and os.getpid() != PARENT[0]:
+        raise ValueError("item three")
+    return item
+
+
+PARENT = [0]
+
+
+def test_a_renderers_error_is_raised_with_its_traceback():
+    PARENT[0] = os.getpid()
+    with pytest.raises(RuntimeError, match="worker process failed") as caught:
+        writer._relay(list(range(4 * writer._RELAY_CHUNK)), 2, fails_in_a_child)
+    assert "ValueError: item three" in str(caught.value)
+    assert children() == []
+
+
+def test_an_error_here_reaps_the_live_renderers():
+    def fails_here(item):
+        if item == 4 * writer._RELAY_CHUNK - 1 and os.getpid() == me:
+            raise KeyError("the last one")
+        return item
+
+    me = os.getpid()
+    with pytest.raises(KeyError, match="the last one"):
+        writer._relay(list(range(4 * writer._RELAY_CHUNK)), 2, fails_here)
+    assert children() == []
+
+
+def test_split_shares_round_robin_and_keeps_the_order():
+    items = list(range(101))
+    results = writer._split(items, 2, where)
+    assert [r[0] for r in results] == [i * 2 for i in items]
+    assert {r[1] for r in results[0::2]} == {os.getpid()}
+    assert os.getpid() not in {r[1] for r in results[1::2]}
+    assert children() == []
