@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -13,9 +14,19 @@ sys.path.insert(0, str(ROOT / "plugins"))
 
 from fastbuild import writer
 
+PARENT = [0]  # the test's own process
+
 
 def where(item):
     return [item * 2, os.getpid()]
+
+
+def slow_here(item):
+    """`where`, taking a millisecond in the test's own process: the renderers, which
+    take no time, then report while this process still has items left."""
+    if os.getpid() == PARENT[0]:
+        time.sleep(0.001)
+    return where(item)
 
 
 def children() -> list[int]:
@@ -27,8 +38,9 @@ def children() -> list[int]:
 
 @pytest.mark.parametrize("procs", [2, 3])
 def test_every_item_once_in_order_with_chunks_from_the_front(procs):
+    PARENT[0] = os.getpid()
     items = list(range(10 * writer._RELAY_CHUNK + 5))
-    results = writer._relay(items, procs, where)
+    results = writer._relay(items, procs, slow_here)
     assert [r[0] for r in results] == [i * 2 for i in items]
     me = os.getpid()
     pids = [r[1] for r in results]
@@ -54,9 +66,6 @@ def fails_in_a_child(item):
     if item == 3 and os.getpid() != PARENT[0]:
         raise ValueError("item three")
     return item
-
-
-PARENT = [0]
 
 
 def test_a_renderers_error_is_raised_with_its_traceback():

@@ -22,6 +22,7 @@ from pelican.writers import FileOverwriteFailedError, Writer
 from .config import _MIN_PARALLEL, VERSION, get_settings
 from .files import read_json, write_atomic
 from .fingerprints import _FULL_NAMES, Fingerprints, _site_fingerprint, _Unstable
+from .forked import console_held
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +424,8 @@ def _fork_worker(work, items) -> tuple[int, int]:
     collects what the child makes itself (Jinja leaves reference cycles on every page)."""
     gc.freeze()
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with console_held():  # no lock of the console's refresh thread goes along locked
+        pid = os.fork()
     if pid == 0:  # child: do its share, report, leave without cleanup
         os.close(read_end)
         status = 0
