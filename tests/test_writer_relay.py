@@ -62,18 +62,27 @@ def test_few_items_are_worked_through_here():
     assert writer._relay(items, 2, where) == [[i * 2, os.getpid()] for i in items]
 
 
+DONE_HERE: list[int] = []
+
+
 def fails_in_a_child(item):
-    if item == 3 and os.getpid() != PARENT[0]:
-        raise ValueError("item three")
+    if os.getpid() != PARENT[0]:
+        if item == 3:
+            raise ValueError("item three")
+    else:
+        DONE_HERE.append(item)
+        time.sleep(0.001)
     return item
 
 
-def test_a_renderers_error_is_raised_with_its_traceback():
+def test_a_renderers_error_is_raised_with_its_traceback_and_stops_the_relay():
     PARENT[0] = os.getpid()
+    DONE_HERE.clear()
     with pytest.raises(RuntimeError, match="worker process failed") as caught:
         writer._relay(list(range(4 * writer._RELAY_CHUNK)), 2, fails_in_a_child)
     assert "ValueError: item three" in str(caught.value)
     assert children() == []
+    assert 0 < len(DONE_HERE) < writer._RELAY_CHUNK  # this process stopped early too
 
 
 def test_an_error_here_reaps_the_live_renderers():

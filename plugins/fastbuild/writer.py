@@ -379,6 +379,7 @@ def _relay(items, procs: int, work) -> list:
                 payload = _report(read_end, pid)
                 if "error" in payload:
                     failures.append(payload["error"])
+                    back = front  # nothing more is started; the live ones finish
                 else:
                     results[first:end] = payload["ok"]
     finally:
