@@ -77,6 +77,9 @@ def convert_all(texts, md_settings, quick: bool) -> list[str]:
         (r"[a-z]", None),
         (r"a*", None),
         (r"(?i)abc", None),
+        (r"(?i:abc)", None),
+        (r"x(?i:abc)y", ("x",)),
+        (r"(?i:ab)|cd", None),
     ],
 )
 def test_required_text(regex, want):

@@ -12,14 +12,10 @@ no. Every other processor is asked as before, in the same order, so the tree is 
 
 from __future__ import annotations
 
-import logging
-
 from markdown import blockparser, blockprocessors
 from markdown.extensions import def_list
 
 from .inline_quick import required_text
-
-log = logging.getLogger(__name__)
 
 _ORIGINAL = getattr(blockparser.BlockParser, "markdowns", blockparser.BlockParser)
 

@@ -41,7 +41,7 @@ def required_text(compiled: re.Pattern) -> tuple[str, ...] | None:
     from its structure: a run of literals, a group, an alternation whose branches all
     need something, a class of a few plain characters. The most telling need is kept (one
     run before several, a longer one before a shorter one). None if nothing is certain
-    or the expression ignores case."""
+    or the expression ignores case (a group that ignores case needs nothing certain)."""
     try:
         parsed = _sre_parse.parse(compiled.pattern, compiled.flags)
     except Exception:  # an expression this parser does not know: never skipped
@@ -69,7 +69,9 @@ def _needs(items) -> tuple[str, ...] | None:
             elif low >= 1:
                 found = _needs(item)
         elif op is _sre.SUBPATTERN:
-            found = _needs(arg[-1])
+            _, add_flags, _, group = arg
+            if not add_flags & re.IGNORECASE:  # `(?i:...)` matches other cases too
+                found = _needs(group)
         elif op is _sre.BRANCH:
             branches = [_needs(branch) for branch in arg[1]]
             if all(branches):
