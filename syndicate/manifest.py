@@ -1,8 +1,9 @@
 """Read the manifest the `manifest` plugin wrote: a small index, one file per post.
 
 `Manifest.entries` is the index (cheap: id, slug, date, channels, newsletter, hash);
-`Manifest.post(entry)` opens one post's file. Finding what is new touches only the index,
-so its cost does not grow with the size of the archive's content.
+`Manifest.post(entry)` opens one post's file and parses its HTML (for sending);
+`Manifest.listing(entry)` reads only what a list of posts shows. Finding what is new
+touches only the index, so its cost does not grow with the size of the archive's content.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ class Entry:
     newsletter: str
     channels: tuple[str, ...] | None
     content_hash: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    title: str
+    url: str
+    date: datetime
+    tags: tuple[str, ...]
 
 
 class Manifest:
@@ -66,12 +75,25 @@ class Manifest:
             ) from None
 
     def post(self, entry: Entry) -> Post:
+        """The whole post, its HTML parsed (absolute links, plain text): for sending."""
+        return post_from_dict(self._record(entry))
+
+    def listing(self, entry: Entry) -> Listing:
+        """What a list of posts shows (title, URL, date, tags), without parsing bodies."""
+        raw = self._record(entry)
+        return Listing(
+            title=title_text(raw["title_html"]),
+            url=raw["url"],
+            date=datetime.fromisoformat(raw["date"]),
+            tags=tuple(raw.get("tags", ())),
+        )
+
+    def _record(self, entry: Entry) -> dict[str, Any]:
         path = self.folder / "posts" / entry.file
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise ManifestError(f"cannot read {path}: {e}", hint="rebuild the site") from e
-        return post_from_dict(raw)
 
 
 def _entry(raw: dict[str, Any]) -> Entry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 from lxml import etree, html
@@ -190,3 +191,36 @@ def test_settings_and_text_helpers():
         "  keep",
         "  this",
     ]
+
+
+def test_a_listing_of_every_post_parses_no_body(built, monkeypatch):
+    """The conversation report lists every post: title, URL, date and tags only."""
+    import syndicate.manifest as reader
+
+    def no_parsing(*args):
+        raise AssertionError("a listing parsed a body")
+
+    monkeypatch.setattr(reader, "absolute_html_and_text", no_parsing)
+    _, folder = built
+    m = Manifest(folder)
+    listings = [m.listing(e) for e in m.entries]
+    assert len(listings) == 8
+    third = m.listing(m.by_slug("post-number-3-talking-with-customers"))
+    assert third.title == "Post number 3: talking with customers"
+    assert third.url.startswith(SITEURL + "/2024/03/") and third.tags == ("customers", "email")
+    assert third.date.tzinfo is not None
+    with pytest.raises(AssertionError, match="parsed a body"):
+        m.post(m.entries[0])  # the whole post still parses
+
+
+def test_report_lists_posts_without_parsing_bodies(built, monkeypatch):
+    import syndicate.manifest as reader
+    from syndicate.report import gather
+
+    monkeypatch.setattr(reader, "absolute_html_and_text", lambda *a: pytest.fail("parsed"))
+    _, folder = built
+    empty_ledger = SimpleNamespace(posts={})
+    config = SimpleNamespace(manifest_path=folder, open_ledger=lambda: empty_ledger)
+    found = gather.posts(config)
+    assert {p["slug"] for p in found} == {e.slug for e in Manifest(folder).entries}
+    assert all(p["title"] and p["url"].startswith(SITEURL) for p in found)

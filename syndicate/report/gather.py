@@ -74,7 +74,7 @@ def posts(config) -> list[dict[str, Any]]:
     if manifest is not None:
         for entry in manifest.entries:
             try:
-                post = manifest.post(entry)
+                post = manifest.listing(entry)
             except ManifestError:
                 continue
             found[entry.id] = {
