@@ -13,7 +13,7 @@ from tests.sitebuild import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from fastbuild import writer
+from fastbuild import forked
 from pelican.log import DEFAULT_LOG_HANDLER, console
 
 
@@ -36,11 +36,11 @@ def test_fork_waits_for_the_console_lock_and_the_child_can_log():
     thread.start()
     taken.wait()
     started = time.monotonic()
-    read_end, pid = writer._fork_worker(warn_through_the_console, [1])
+    read_end, pid = forked.fork_worker(warn_through_the_console, [1])
     try:
         ready, _, _ = select.select([read_end], [], [], 10)
         assert ready, "the forked worker hung on the console lock it inherited"
-        assert writer._report(read_end, pid) == {"ok": [1]}
+        assert forked.report(read_end, pid) == {"ok": [1]}
     finally:
         if not ready:
             os.kill(pid, 9)

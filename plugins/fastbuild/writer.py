@@ -1,16 +1,13 @@
 """FastWriter: queues every page, finds the stale ones in forked processes, renders only
-those (many of them with short-lived forked renderers, `_relay`), and writes only bytes
+those (many of them with short-lived forked renderers, `forked.relay_map`), and writes only bytes
 that changed; FlushPoint renders the queue at the right moment."""
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
 import os
-import select
-import traceback
 from pathlib import Path
 
 from pelican import signals
@@ -22,7 +19,7 @@ from pelican.writers import FileOverwriteFailedError, Writer
 from .config import _MIN_PARALLEL, VERSION, get_settings
 from .files import read_json, write_atomic
 from .fingerprints import _FULL_NAMES, Fingerprints, _site_fingerprint, _Unstable
-from .forked import console_held
+from .forked import RELAY_CHUNK, relay_map, split_map
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +275,7 @@ class FastWriter(Writer):
         With FASTBUILD_PARALLEL_CHECK, the pages are checked (fingerprinted) in several
         processes first. The stale ones are then rendered here, and when there are many
         and FASTBUILD_PARALLEL_WRITE is on, by short-lived forked renderers too
-        (`_relay`): a forked process copies every memory page it touches, and rendering
+        (`forked.relay_map`): a forked process copies every memory page it touches, and rendering
         touches nearly all of them, so no renderer lives long enough to copy much. A
         rebuild after an edit has few stale pages and renders them here."""
         jobs, self._jobs = self._jobs, []
@@ -309,9 +306,9 @@ class FastWriter(Writer):
             if procs == 1:
                 results = [self._process(job, shared) for job in jobs]
             elif not check_apart:  # render_apart without fingerprints to check first
-                results = _relay(jobs, procs, lambda job: self._process(job, shared))
+                results = relay_map(jobs, procs, lambda job: self._process(job, shared))
             else:
-                checks = _split(jobs, procs, self._check)
+                checks = split_map(jobs, procs, self._check)
                 results = [None] * len(jobs)
                 stale = []
                 for index, check in enumerate(checks):
@@ -319,8 +316,10 @@ class FastWriter(Writer):
                         results[index] = self._settle(jobs[index], shared, check)
                     else:
                         stale.append(index)
-                if render_apart and len(stale) >= 2 * _RELAY_CHUNK:
-                    done = _relay(stale, procs, lambda i: self._render(jobs[i], shared, checks[i]))
+                if render_apart and len(stale) >= 2 * RELAY_CHUNK:
+                    done = relay_map(
+                        stale, procs, lambda i: self._render(jobs[i], shared, checks[i])
+                    )
                 else:
                     done = [self._render(jobs[i], shared, checks[i]) for i in stale]
                 for index, result in zip(stale, done, strict=True):
@@ -338,119 +337,6 @@ class FastWriter(Writer):
             self.skipped,
         )
         self._save_state()
-
-
-# Pages a short-lived renderer takes at a time (see _relay).
-_RELAY_CHUNK = 128
-
-
-def _relay(items, procs: int, work) -> list:
-    """[work(item) for item in items]: this process works from the end of the list while
-    forked renderers, one per spare core, take chunks of _RELAY_CHUNK from the front, a
-    new one forked as each reports (JSON through a pipe), until the two ends meet.
-
-    Why chunks: a forked process shares memory with this one only until either writes,
-    and CPython writes a reference count into every object it reads. A renderer that
-    lived for half the build came to own most of what it inherited (80 MB at 5,000
-    posts). One that renders 128 pages and exits owns only what those pages touched,
-    and what it owned goes when it exits; the next one starts from a fresh fork."""
-    results = [None] * len(items)
-    front, back = 0, len(items)
-    live: dict[int, tuple[int, int, int]] = {}  # pipe -> (pid, first, end) of a renderer
-    failures: list[str] = []
-    forked = False
-    try:
-        while True:
-            while len(live) < procs - 1 and back - front > _RELAY_CHUNK:
-                first, front = front, front + _RELAY_CHUNK
-                read_end, pid = _fork_worker(work, items[first:front])
-                live[read_end] = (pid, first, front)
-                forked = True
-            if back > front:
-                back -= 1
-                results[back] = work(items[back])
-            elif not live:
-                break
-            if not live:
-                continue
-            ready, _, _ = select.select(list(live), [], [], 0 if back > front else None)
-            for read_end in ready:
-                pid, first, end = live.pop(read_end)
-                payload = _report(read_end, pid)
-                if "error" in payload:
-                    failures.append(payload["error"])
-                    back = front  # nothing more is started; the live ones finish
-                else:
-                    results[first:end] = payload["ok"]
-    finally:
-        for read_end, (pid, _, _) in live.items():  # after an error here: reap them
-            _report(read_end, pid)
-        if forked:
-            gc.unfreeze()
-    if failures:
-        raise RuntimeError("fastbuild: a worker process failed:\n" + failures[0])
-    return results
-
-
-def _split(items, procs: int, work) -> list:
-    """[work(item) for item in items], shared out round-robin among `procs` processes:
-    this one and forked children, each working through its share once."""
-    children = [(index, *_fork_worker(work, items[index::procs])) for index in range(1, procs)]
-    results = [None] * len(items)
-    error = None
-    try:
-        results[0::procs] = [work(item) for item in items[0::procs]]
-    except BaseException as e:
-        error = e
-    failures = []
-    for index, read_end, pid in children:
-        payload = _report(read_end, pid)
-        if "error" in payload:
-            failures.append(payload["error"])
-        else:
-            results[index::procs] = payload["ok"]
-    if children:
-        gc.unfreeze()
-    if error is not None:
-        raise error
-    if failures:
-        raise RuntimeError("fastbuild: a worker process failed:\n" + failures[0])
-    return results
-
-
-def _fork_worker(work, items) -> tuple[int, int]:
-    """Fork a process that reports [work(item) for item in items] and exits; return the
-    read end of its pipe and its pid. The collector is frozen first: the child's
-    collector then leaves everything it inherits alone, so it stays shared; it still
-    collects what the child makes itself (Jinja leaves reference cycles on every page)."""
-    gc.freeze()
-    read_end, write_end = os.pipe()
-    with console_held():  # no lock of the console's refresh thread goes along locked
-        pid = os.fork()
-    if pid == 0:  # child: do its share, report, leave without cleanup
-        os.close(read_end)
-        status = 0
-        try:
-            payload = {"ok": [work(item) for item in items]}
-        except BaseException:
-            payload = {"error": traceback.format_exc()}
-            status = 1
-        with os.fdopen(write_end, "w", encoding="utf-8") as out:
-            json.dump(payload, out)
-        os._exit(status)
-    os.close(write_end)
-    return read_end, pid
-
-
-def _report(read_end: int, pid: int) -> dict:
-    """What the worker on `read_end` reported ({"ok": [...]} or {"error": text})."""
-    with os.fdopen(read_end, encoding="utf-8") as inp:
-        raw = inp.read()
-    os.waitpid(pid, 0)
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return {"error": "worker process died without a report"}
 
 
 def _same_file(path, entry) -> bool:

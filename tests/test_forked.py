@@ -1,4 +1,5 @@
-"""fastbuild's relay of short-lived forked renderers: every item once, in order."""
+"""fastbuild's forked shapes: the relay of short-lived workers and the round-robin split
+return every item once, in order."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.sitebuild import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from fastbuild import writer
+from fastbuild import forked
 
 PARENT = [0]  # the test's own process
 
@@ -39,8 +40,8 @@ def children() -> list[int]:
 @pytest.mark.parametrize("procs", [2, 3])
 def test_every_item_once_in_order_with_chunks_from_the_front(procs):
     PARENT[0] = os.getpid()
-    items = list(range(10 * writer._RELAY_CHUNK + 5))
-    results = writer._relay(items, procs, slow_here)
+    items = list(range(10 * forked.RELAY_CHUNK + 5))
+    results = forked.relay_map(items, procs, slow_here)
     assert [r[0] for r in results] == [i * 2 for i in items]
     me = os.getpid()
     pids = [r[1] for r in results]
@@ -51,15 +52,15 @@ def test_every_item_once_in_order_with_chunks_from_the_front(procs):
         if pid != me:
             firsts.setdefault(pid, index)
     # each renderer took one whole chunk, and a new one was forked for each
-    assert all(first % writer._RELAY_CHUNK == 0 for first in firsts.values())
-    assert all(pids.count(pid) == writer._RELAY_CHUNK for pid in firsts)
+    assert all(first % forked.RELAY_CHUNK == 0 for first in firsts.values())
+    assert all(pids.count(pid) == forked.RELAY_CHUNK for pid in firsts)
     assert len(firsts) >= 2
     assert children() == []  # all reaped
 
 
 def test_few_items_are_worked_through_here():
-    items = list(range(writer._RELAY_CHUNK))
-    assert writer._relay(items, 2, where) == [[i * 2, os.getpid()] for i in items]
+    items = list(range(forked.RELAY_CHUNK))
+    assert forked.relay_map(items, 2, where) == [[i * 2, os.getpid()] for i in items]
 
 
 DONE_HERE: list[int] = []
@@ -79,27 +80,27 @@ def test_a_renderers_error_is_raised_with_its_traceback_and_stops_the_relay():
     PARENT[0] = os.getpid()
     DONE_HERE.clear()
     with pytest.raises(RuntimeError, match="worker process failed") as caught:
-        writer._relay(list(range(4 * writer._RELAY_CHUNK)), 2, fails_in_a_child)
+        forked.relay_map(list(range(4 * forked.RELAY_CHUNK)), 2, fails_in_a_child)
     assert "ValueError: item three" in str(caught.value)
     assert children() == []
-    assert 0 < len(DONE_HERE) < writer._RELAY_CHUNK  # this process stopped early too
+    assert 0 < len(DONE_HERE) < forked.RELAY_CHUNK  # this process stopped early too
 
 
 def test_an_error_here_reaps_the_live_renderers():
     def fails_here(item):
-        if item == 4 * writer._RELAY_CHUNK - 1 and os.getpid() == me:
+        if item == 4 * forked.RELAY_CHUNK - 1 and os.getpid() == me:
             raise KeyError("the last one")
         return item
 
     me = os.getpid()
     with pytest.raises(KeyError, match="the last one"):
-        writer._relay(list(range(4 * writer._RELAY_CHUNK)), 2, fails_here)
+        forked.relay_map(list(range(4 * forked.RELAY_CHUNK)), 2, fails_here)
     assert children() == []
 
 
 def test_split_shares_round_robin_and_keeps_the_order():
     items = list(range(101))
-    results = writer._split(items, 2, where)
+    results = forked.split_map(items, 2, where)
     assert [r[0] for r in results] == [i * 2 for i in items]
     assert {r[1] for r in results[0::2]} == {os.getpid()}
     assert os.getpid() not in {r[1] for r in results[1::2]}
