@@ -16,7 +16,7 @@ Independent levers, each behind its own setting (see DEFAULTS):
   (`FASTBUILD_PARALLEL_CHECK`). Many stale pages are rendered by this process from the
   end of the list while short-lived forked renderers take chunks from the front
   (`FASTBUILD_PARALLEL_WRITE`); a renderer that lived for the whole build would copy
-  much of the site's memory (writer.py says why).
+  much of the site's memory (forked.relay_map says why).
 * A file whose rendered bytes equal what is already on disk is not written again
   (`FASTBUILD_SKIP_UNCHANGED`), so its modification time stays put for rsync.
 * Articles are kept as Pelican made them (`FASTBUILD_ARTICLE_CACHE`): an unchanged
