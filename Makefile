@@ -8,6 +8,7 @@ PIP_VERSION := 26.3
 STAMP_SITE := $(VENV)/.installed-site
 STAMP_TEST := $(VENV)/.installed-test
 NODE_STAMP := tests/.node/.installed
+MD_SUITE := $(VENV)/markdown-suite
 
 .PHONY: build rebuild serve preview publish syndicate test test-fast lint clean distclean bench \
 	system-deps
@@ -24,6 +25,17 @@ $(STAMP_SITE): pyproject.toml constraints.txt | $(BIN)/python
 
 $(STAMP_TEST): $(STAMP_SITE)
 	$(BIN)/pip install -q -c constraints.txt --group test
+	touch $@
+
+# Python-Markdown's own test suite, from the source release of the pinned version: the
+# tests run it with fastbuild's Markdown shortcuts on (tests/test_markdown_suite.py). Its
+# copy of the package is removed, so the suite tests the installed one.
+$(MD_SUITE)/.fetched: $(STAMP_SITE)
+	rm -rf $(MD_SUITE) && mkdir -p $(MD_SUITE)
+	$(BIN)/pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d $(MD_SUITE) \
+		"markdown==$$($(BIN)/python -c 'import markdown; print(markdown.__version__)')"
+	tar -xzf $(MD_SUITE)/*.tar.gz -C $(MD_SUITE) --strip-components=1
+	rm -rf $(MD_SUITE)/markdown $(MD_SUITE)/*.tar.gz
 	touch $@
 
 # Debian packages the browser, HTML-validator and comparison benchmarks need. Checked on
@@ -53,11 +65,11 @@ publish: $(STAMP_SITE)
 syndicate: $(STAMP_SITE)
 	$(BIN)/invoke syndicate
 
-test: $(STAMP_TEST) system-deps $(NODE_STAMP)
+test: $(STAMP_TEST) $(MD_SUITE)/.fetched system-deps $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP_TEST)
+test-fast: $(STAMP_TEST) $(MD_SUITE)/.fetched
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 lint: $(STAMP_TEST)

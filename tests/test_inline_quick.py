@@ -96,6 +96,39 @@ def test_tricky_text_converts_exactly_as_without_the_shortcut(md_settings):
     )
 
 
+def _inline_pass_on_tree(md_settings, quick: bool) -> str:
+    """The inline pass run on a tree a block processor could have made: elements whose
+    tails hold inline markup of every kind, next to quiet text that needs no pattern."""
+    inline_quick.activate(quick)
+    try:
+        md = markdown.Markdown(**md_settings)
+    finally:
+        inline_quick.activate(False)
+    root = ElementTree.Element("div")
+    para = ElementTree.SubElement(root, "p")
+    para.text = "Plain words only"
+    for n, tail in enumerate(
+        [
+            " then <b>raw</b> &amp; [a link](/u) and `code` *em*",
+            " nothing special here",
+            "'quoted' -- and \\*escaped\\* ![img](/i.png)",
+        ]
+    ):
+        span = ElementTree.SubElement(para, "span")
+        span.text = f"inner *{n}*"
+        span.tail = tail
+    ElementTree.SubElement(root, "hr").tail = "after a rule, **strong** <i>x</i>"
+    for name in ("inline", "smarty"):
+        md.treeprocessors[name].run(root)
+    return md.serializer(root) + md.htmlStash.rawHtmlBlocks.__repr__()
+
+
+def test_tails_on_the_tree_are_processed_exactly_as_without_the_shortcut(md_settings):
+    quick = _inline_pass_on_tree(md_settings, quick=True)
+    assert "<b>raw</b>" not in quick  # the raw HTML went to the stash, not escaped text
+    assert quick == _inline_pass_on_tree(md_settings, quick=False)
+
+
 @pytest.mark.slow  # converts the sample site and 150 generated posts twice
 def test_real_posts_convert_exactly_as_without_the_shortcut(md_settings, tmp_path):
     gen_corpus.generate(150, tmp_path / "corpus")
