@@ -29,6 +29,9 @@ BLOCKS = [
     '<div markdown="1">\n# inside html\n\n> quoted\n</div>\n\n<p>raw</p>',
     "Footnote[^a].\n\n[^a]: The note\n    # still the note\n\n*[HTML]: abbr\n\n[ref]: /x",
     "```\nfenced # not a heading\n> not a quote\n```\n\nLast line\n=\n",
+    'Text before\n[ref]: /x "T"\nText after [ref] - - - no rule\n* * *\nafter the rule',
+    "Para *[X]: y\n*[ABBR]: Abbreviated\nABBR in text\n[^n]: in the middle\n    more [^n]",
+    "Under_scores_ and dashes - and stars *, no rule\n\n[^1]: a\n[^2]: b\n\nx[^1][^2]",
     "\n\n\n   \n\nLeading blank blocks, then text.\n\n\n",
 ]
 
@@ -63,7 +66,37 @@ def test_needs_of_the_sites_processors(md_settings):
     assert needs["HashHeaderProcessor"] == ("#",)
     assert needs["BlockQuoteProcessor"] == (">",)
     assert needs["DefListProcessor"] == (": ",)
+    assert needs["HRProcessor"] == ("*", "-", "_")  # from the rule's lookahead
+    # a test that always says yes, then a run that declines what its expression misses
+    assert needs["ReferenceProcessor"] == ("]:",)
+    assert needs["AbbrBlockprocessor"] == ("*[",)
+    assert needs["FootnoteBlockProcessor"] == ("[^",)
     assert needs["ParagraphProcessor"] is None and needs["TableProcessor"] is None
+
+
+def test_a_processor_with_its_own_run_is_always_asked(md_settings):
+    class Greedy(blockprocessors.ReferenceProcessor):
+        def run(self, parent, blocks):  # takes a block without any "]:"
+            if not blocks[0].startswith("GREEDY"):
+                return super().run(parent, blocks)
+            blocks.pop(0)
+            parent.append(parent.makeelement("hr", {}))
+            return True
+
+    class GreedyExtension(markdown.Extension):
+        def extendMarkdown(self, md):
+            md.parser.blockprocessors.register(Greedy(md.parser), "greedy", 75)
+
+    settings = {
+        **md_settings,
+        "extensions": [*md_settings.get("extensions", []), GreedyExtension()],
+    }
+    greedy = markdown.Markdown(**settings).parser.blockprocessors["greedy"]
+    assert block_quick.need_of(greedy) is None
+    texts = ["GREEDY words\n\nquiet", "[r]: /x\n\n[a][r]"]
+    quick = convert_all(texts, settings, quick=True)
+    assert quick == convert_all(texts, settings, quick=False)
+    assert quick[0].startswith("<hr")
 
 
 def test_a_processor_with_its_own_test_is_always_asked(md_settings):

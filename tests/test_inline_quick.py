@@ -80,6 +80,12 @@ def convert_all(texts, md_settings, quick: bool) -> list[str]:
         (r"(?i:abc)", None),
         (r"x(?i:abc)y", ("x",)),
         (r"(?i:ab)|cd", None),
+        (r"(?=x)", ("x",)),  # a lookaround's need is used when nothing else is certain
+        (r"(?<=q)r?", ("q",)),
+        (r"'(?=s\b)", ("'",)),  # ... and only then: "s" would be a poor need
+        (r"(?!x)y", ("y",)),  # a negative one needs nothing
+        (r"(?!x)", None),
+        (r"^[ ]*(?=(?P<g>(-+ ?){3,}|(_+ ?){3,}))(?P=g)$", ("-", "_")),
     ],
 )
 def test_required_text(regex, want):

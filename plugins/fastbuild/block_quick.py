@@ -7,35 +7,53 @@ Several of those tests are a single regular expression that needs some fixed cha
 them. `QuickBlockParser` lists the processors once per document, with the need of each
 test it knows to be such a search (its code is Markdown's own, compared by identity),
 and does not ask a processor whose need is missing from the block: its test would say
-no. Every other processor is asked as before, in the same order, so the tree is the same.
+no. The same holds for the processors whose test always says yes and whose run declines a
+block its expression does not find (link references, abbreviations, footnotes). Every
+other processor is asked as before, in the same order, so the tree is the same.
 """
 
 from __future__ import annotations
 
 from markdown import blockparser, blockprocessors
-from markdown.extensions import def_list
+from markdown.extensions import abbr, def_list, footnotes
 
 from .inline_quick import required_text
 
 _ORIGINAL = getattr(blockparser.BlockParser, "markdowns", blockparser.BlockParser)
 
-# Tests that are exactly `bool(self.RE.search(block))` / `.match(block)` (plus, for the
-# blockquote, a recursion guard that only ever adds a "no").
+# Tests that are exactly `bool(self.<regex>.search(block))` / `.match(block)` (plus, for
+# the blockquote, a recursion guard that only ever adds a "no"; the rule remembers its
+# match, but only when there is one), with the attribute that holds the expression.
 _REGEX_TESTS = {
-    blockprocessors.HashHeaderProcessor.test.__code__,
-    blockprocessors.SetextHeaderProcessor.test.__code__,
-    blockprocessors.OListProcessor.test.__code__,
-    blockprocessors.BlockQuoteProcessor.test.__code__,
-    def_list.DefListProcessor.test.__code__,
+    blockprocessors.HashHeaderProcessor.test.__code__: "RE",
+    blockprocessors.SetextHeaderProcessor.test.__code__: "RE",
+    blockprocessors.OListProcessor.test.__code__: "RE",
+    blockprocessors.BlockQuoteProcessor.test.__code__: "RE",
+    blockprocessors.HRProcessor.test.__code__: "SEARCH_RE",
+    def_list.DefListProcessor.test.__code__: "RE",
+}
+# Processors whose test always says yes and whose run starts with `self.RE.search(block)`
+# and, when that finds nothing, puts the block back and returns False: the parser then
+# asks the next processor, exactly as when the test says no. (test, run) code pairs.
+_DECLINING_RUNS = {
+    (proc.test.__code__, proc.run.__code__)
+    for proc in (
+        blockprocessors.ReferenceProcessor,
+        abbr.AbbrBlockprocessor,
+        footnotes.FootnoteBlockProcessor,
+    )
 }
 
 
 def need_of(processor) -> tuple[str, ...] | None:
-    """What a block must contain for `processor.test` to say yes; None if unknown."""
-    test = getattr(type(processor), "test", None)
-    if getattr(test, "__code__", None) not in _REGEX_TESTS:
-        return None
-    regex = getattr(processor, "RE", None)
+    """What a block must contain for `processor` to take it; None if unknown."""
+    cls = type(processor)
+    test = getattr(getattr(cls, "test", None), "__code__", None)
+    run = getattr(getattr(cls, "run", None), "__code__", None)
+    attribute = _REGEX_TESTS.get(test)
+    if attribute is None and (test, run) in _DECLINING_RUNS:
+        attribute = "RE"
+    regex = getattr(processor, attribute, None) if attribute else None
     return required_text(regex) if hasattr(regex, "pattern") else None
 
 
@@ -60,8 +78,12 @@ class QuickBlockParser(_ORIGINAL):
         while blocks:
             for processor, need in plan:
                 block = blocks[0]  # as Markdown's loop: a declining run may change it
-                if need is not None and not any(text in block for text in need):
-                    continue
+                if need is not None:
+                    for text in need:
+                        if text in block:
+                            break
+                    else:
+                        continue
                 if processor.test(parent, block):
                     if processor.run(parent, blocks) is not False:
                         break

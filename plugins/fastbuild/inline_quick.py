@@ -37,14 +37,15 @@ log = logging.getLogger(__name__)
 # Markdown's own class, also when this module is loaded a second time (under another
 # name) while a QuickInlineProcessor of the first load is in place.
 _ORIGINAL = getattr(treeprocessors.InlineProcessor, "markdowns", treeprocessors.InlineProcessor)
-_ZERO_WIDTH = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
+_ZERO_WIDTH = (_sre.ASSERT_NOT, _sre.AT)
 
 
 @functools.cache
 def required_text(compiled: re.Pattern) -> tuple[str, ...] | None:
-    """Runs of characters of which every match of `compiled` contains at least one, read
-    from its structure: a run of literals, a group, an alternation whose branches all
-    need something, a class of a few plain characters. The most telling need is kept (one
+    """Runs of characters of which every match of `compiled` contains (or, for a lookahead
+    or lookbehind, looks at) at least one, read from its structure: a run of literals, a
+    group, an alternation whose branches all need something, a class of a few plain
+    characters, what a positive lookaround needs. The most telling need is kept (one
     run before several, a longer one before a shorter one). None if nothing is certain
     or the expression ignores case (a group that ignores case needs nothing certain)."""
     try:
@@ -57,13 +58,16 @@ def required_text(compiled: re.Pattern) -> tuple[str, ...] | None:
 
 
 def _needs(items) -> tuple[str, ...] | None:
-    best, run = None, ""
+    best, run, around = None, "", None
     for op, arg in items:
         if op is _sre.LITERAL:
             run += chr(arg)
             continue
+        if op is _sre.ASSERT:  # (?=...) or (?<=...): what it looks at must be there too,
+            around = _better(around, _needs(arg[1]))  # a last resort (it may be a letter)
+            continue  # but it takes no characters: the run goes on after it
         if op in _ZERO_WIDTH:
-            continue  # takes no characters: the run goes on after it
+            continue
         found = None
         if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
             low, high, item = arg
@@ -85,7 +89,7 @@ def _needs(items) -> tuple[str, ...] | None:
             found = tuple(sorted({chr(code) for _, code in arg}))
         best = _better(_better(best, (run,) if run else None), found)
         run = ""
-    return _better(best, (run,) if run else None)
+    return _better(best, (run,) if run else None) or around
 
 
 @functools.cache
