@@ -177,3 +177,35 @@ def test_build_uses_the_setting(tmp_path):
     build_site(tmp_path / "off", FASTBUILD_QUICK_BLOCKS=False)
     assert blockprocessors.BlockParser is block_quick._ORIGINAL
     inline_quick.activate(False)
+
+
+def test_block_level_answers_are_markdowns(md_settings):
+    block_quick.activate(True)
+    try:
+        md = markdown.Markdown(**md_settings)
+        md.convert("# first document")  # the quick test is in place from here on
+    finally:
+        block_quick.activate(False)
+    assert "is_block_level" in vars(md)
+    tags = ["p", "DIV", "hr/", "Section", "span", "", "x-custom", ElementTree.Comment, None]
+    want = [markdown.Markdown.is_block_level(md, tag) for tag in tags]
+    assert [md.is_block_level(tag) for tag in tags] == want
+    assert all(want[:4]) and not any(want[4:])
+
+
+def test_a_tag_made_block_level_later_is_honoured(md_settings):
+    text = "<x-card>\n*not emphasis inside a block*\n</x-card>\n\nafter"
+    outputs = []
+    for quick in (True, False):
+        block_quick.activate(quick)
+        try:
+            md = markdown.Markdown(**md_settings)
+            before = md.convert(text)
+            md.block_level_elements.append("x-card")
+            md.reset()
+            outputs.append((before, md.convert(text)))
+        finally:
+            block_quick.activate(False)
+    assert outputs[0] == outputs[1]
+    before, after = outputs[0]
+    assert before != after and "<em>" in before and "<em>" not in after

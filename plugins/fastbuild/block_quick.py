@@ -9,7 +9,8 @@ test it knows to be such a search (its code is Markdown's own, compared by ident
 and does not ask a processor whose need is missing from the block: its test would say
 no. The same holds for the processors whose test always says yes and whose run declines a
 block its expression does not find (link references, abbreviations, footnotes). Every
-other processor is asked as before, in the same order, so the tree is the same.
+other processor is asked as before, in the same order, so the tree is the same. Whether
+a tag is block-level is looked up in a set instead of Markdown's list.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class QuickBlockParser(_ORIGINAL):
     def parseDocument(self, lines):
         # The processors as they are for this document, each with what its test needs.
         self._quick = [(p, need_of(p)) for p in self.blockprocessors]
+        if "is_block_level" not in vars(self.md):
+            self.md.is_block_level = _block_level_test(self.md)
         try:
             return super().parseDocument(lines)
         finally:
@@ -87,6 +90,28 @@ class QuickBlockParser(_ORIGINAL):
                 if processor.test(parent, block):
                     if processor.run(parent, blocks) is not False:
                         break
+
+
+def _block_level_test(md):
+    """`md.is_block_level` with the same answers, from a set rather than a search of
+    Markdown's list of tens of names (asked about every element several times over). The
+    set is made again whenever the list is replaced or grows or shrinks, which is how
+    extensions change it (they append names when they are loaded)."""
+    state = {"list": None, "size": -1, "answers": {}}
+
+    def is_block_level(tag) -> bool:
+        if not isinstance(tag, str):
+            return False  # as Markdown's: ElementTree's comment and PI "tags" are functions
+        names = md.block_level_elements
+        if names is not state["list"] or len(names) != state["size"]:
+            state.update(list=names, size=len(names), answers={}, set=frozenset(names))
+        answers = state["answers"]
+        known = answers.get(tag)
+        if known is None:
+            known = answers[tag] = tag.lower().rstrip("/") in state["set"]
+        return known
+
+    return is_block_level
 
 
 def activate(on: bool) -> None:
