@@ -190,10 +190,20 @@ class FastMarkdownReader(MarkdownReader):
         return html, fields
 
     def _cache(self) -> MarkdownCache:
-        root = (
-            self._conf["FASTBUILD_CACHE_PATH"] if self._conf["FASTBUILD_MARKDOWN_CACHE"] else None
-        )
-        return MarkdownCache(root, self.settings["MARKDOWN"], self.settings["FORMATTED_FIELDS"])
+        # One per reader: its key digests the whole Markdown configuration, and a worker
+        # making articles asks for it once per post.
+        cache = getattr(self, "_markdown_cache", None)
+        if cache is None:
+            root = (
+                self._conf["FASTBUILD_CACHE_PATH"]
+                if self._conf["FASTBUILD_MARKDOWN_CACHE"]
+                else None
+            )
+            cache = MarkdownCache(
+                root, self.settings["MARKDOWN"], self.settings["FORMATTED_FIELDS"]
+            )
+            self._markdown_cache = cache
+        return cache
 
     def _metadata(self, fields) -> dict:
         out = {}
