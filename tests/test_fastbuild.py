@@ -546,3 +546,18 @@ def test_post_bodies_kept_packed_read_as_pelican_made_them(tmp_path):
     article._content = "<p>replaced</p>"  # a plugin writing the body unpacks it
     assert packed.PACKED not in vars(article) and article.content == "<p>replaced</p>"
     assert [key for key in memo if key[0] is article], "an unpacked body is memoised again"
+
+
+def test_cache_files_are_written_whole_into_new_folders(tmp_path, caplog):
+    from fastbuild.files import read_json, write_atomic
+
+    target = tmp_path / "a" / "b" / "entry.json"
+    assert write_atomic(target, '{"n": 1}', "the test entry")  # its folders are new
+    assert write_atomic(target, b'{"n": 2}', "the test entry")  # replaced whole
+    assert read_json(target) == {"n": 2}
+    assert sorted(p.name for p in target.parent.iterdir()) == ["entry.json"]  # no temp left
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with caplog.at_level(logging.WARNING):
+        assert not write_atomic(blocker / "x" / "entry.json", "{}", "the blocked entry")
+    assert "cannot write the blocked entry" in caplog.text

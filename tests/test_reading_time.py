@@ -27,6 +27,19 @@ def test_count_words_skips_markup_scripts_and_styles():
     assert reading_time.count_words("   ") == 0
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>It's well-known: 3 cats_and dogs' toys, e.g. x'y'z and 'quoted' words.</p>",
+        "<p>Café naïve — it’s Ünïcode, 日本語 text and d’Artagnan’s.</p>",
+        "<p>don''t ' lone ' _under_ 42 4'2 a' 'b</p>",
+    ],
+)
+def test_ascii_text_counts_the_words_the_unicode_rule_counts(html):
+    text = " ".join(lxml_html.fragment_fromstring(html, create_parent="div").itertext())
+    assert reading_time.count_words(html) == len(reading_time._WORD.findall(text)) > 5
+
+
 @pytest.mark.parametrize(("words", "wpm", "want"), [(0, 230, 1), (230, 230, 1), (231, 230, 2)])
 def test_minutes_round_up_never_below_one(words, wpm, want):
     assert reading_time.minutes(words, wpm) == want

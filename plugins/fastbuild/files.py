@@ -26,8 +26,11 @@ def write_atomic(path: Path, data: bytes | str, what: str) -> bool:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(raw)
+        try:
+            tmp.write_bytes(raw)
+        except FileNotFoundError:  # its folder is new: made once, not checked every time
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(raw)
         os.replace(tmp, path)
     except OSError as e:
         log.warning("fastbuild: cannot write %s %s: %s", what, path, e)
