@@ -189,3 +189,31 @@ def test_a_file_broken_after_it_was_stored_is_still_caught(tmp_path):
     assert (out / "2010/05/a-perfectly-good-post/index.html").is_file()
     stored = json.loads(index.read_text())["articles"]
     assert sorted(os.path.basename(p) for p in stored) == ["good.md"]
+
+
+UNDATED = b"Title: Undated\nCategory: Conversation\nSummary: x\n\nBody.\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "url"),
+    [
+        # DEFAULT_DATE = "fs": Pelican dates the post by its file's time
+        ("undated", {"DEFAULT_DATE": "fs"}, None),
+        # a fixed default date
+        ("undated", {"DEFAULT_DATE": (2011, 2, 3)}, "2011/02/undated/index.html"),
+        # the date in the file name, read by FILENAME_METADATA
+        (
+            "2012-03-04_undated",
+            {"FILENAME_METADATA": r"(?P<date>\d{4}-\d{2}-\d{2})_(?P<slug>.*)"},
+            "2012/03/undated/index.html",
+        ),
+    ],
+)
+def test_a_date_pelican_supplies_is_enough(tmp_path, name, overrides, url):
+    content = _content_with(tmp_path, name, UNDATED)
+    out = build_site(tmp_path, content=content, **overrides)
+    assert not _problems(build_site.last_logs, f"{name}.md")
+    built = sorted(p.relative_to(out).as_posix() for p in out.glob("*/*/undated/index.html"))
+    assert len(built) == 1
+    if url:
+        assert built == [url]

@@ -12,7 +12,9 @@ or page, it is checked for the usual mistakes:
     content/posts/x.md: could not be read: <reason>
 
 Each problem is logged once at ERROR level (so `invoke check` fails) and the
-file is skipped quietly: the rest of the site builds as usual.
+file is skipped quietly: the rest of the site builds as usual. A required field that
+Pelican supplies itself (DEFAULT_DATE, DEFAULT_METADATA, a date in the file's name or
+path) is not missing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import os
 import re
 
 from pelican import signals
-from pelican.utils import get_date
+from pelican.readers import default_metadata, parse_path_metadata, path_metadata
+from pelican.utils import get_date, posixize_path
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +135,34 @@ def problem_in_metadata(path: str, metadata: dict, settings) -> str | None:
     required = ours["CONTENT_CHECKS_ARTICLE_REQUIRED"] if _is_article(path, settings) else ()
     if not str(metadata.get("title", "") or "").strip():
         return "no Title"
+    beside = None
     for key in required:
         if key != "title" and not metadata.get(key):
-            return f"no {key.capitalize()}"
+            if beside is None:
+                beside = metadata_beside_the_file(path, settings)
+            if not beside.get(key):
+                return f"no {key.capitalize()}"
     status = metadata.get("status")
     if status is not None and str(status).lower() not in ours["CONTENT_CHECKS_STATUSES"]:
         allowed = ", ".join(ours["CONTENT_CHECKS_STATUSES"][:-1])
         return f"unknown Status {status!r} (use {allowed} or {ours['CONTENT_CHECKS_STATUSES'][-1]})"
     return None
+
+
+def metadata_beside_the_file(path: str, settings) -> dict:
+    """What Pelican adds to the metadata a file declares itself, for a required field the
+    file leaves out: DEFAULT_METADATA and DEFAULT_DATE (a date, or "fs" for the file's
+    time), EXTRA_PATH_METADATA, and what FILENAME_METADATA and PATH_METADATA read from
+    its name and path (relative to PATH, as Pelican matches them)."""
+    source = posixize_path(os.path.relpath(path, settings.get("PATH") or "."))
+    found: dict = {}
+    try:
+        found.update(default_metadata(settings=settings))
+        found.update(path_metadata(full_path=path, source_path=source, settings=settings))
+        found.update(parse_path_metadata(source_path=source, settings=settings))
+    except (OSError, ValueError, TypeError, re.error):
+        return {}  # a setting Pelican itself will complain about
+    return found
 
 
 class CheckedReaderMixin:
