@@ -3,6 +3,7 @@
 `real_site`: the project's own content/ built once per session with the real
 settings, theme and plugins (tests must not write into it).
 `site_server`: that build served over HTTP on 127.0.0.1 for browser tests.
+`md_settings`: the site's Markdown settings, extensions loaded as Pelican's reader does.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import serve_directory
+from tests.mdconvert import site_markdown_settings
 from tests.sitebuild import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,3 +38,9 @@ def artifacts_dir() -> Path:
     """tests/artifacts/ (git-ignored): screenshots and reports worth looking at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def md_settings(tmp_path) -> dict:
+    """The site's Markdown settings (tests/mdconvert.py)."""
+    return site_markdown_settings(tmp_path)

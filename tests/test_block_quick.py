@@ -3,15 +3,14 @@ take a block, and the HTML stays exactly what Python-Markdown makes without it."
 
 from __future__ import annotations
 
+import functools
 import sys
 from xml.etree import ElementTree
 
 import markdown
-import pytest
 from markdown import blockprocessors
 
 from tests import mdconvert
-from tests.mdconvert import site_markdown_settings
 from tests.sitebuild import ROOT, build_site
 
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -36,13 +35,8 @@ BLOCKS = [
 ]
 
 
-@pytest.fixture
-def md_settings(tmp_path):
-    return site_markdown_settings(tmp_path)
-
-
-def convert_all(texts, md_settings, quick: bool) -> list[str]:
-    return mdconvert.convert_all(texts, md_settings, block_quick, quick)
+# convert_all(texts, md_settings, quick=...): with this lever on or off
+convert_all = functools.partial(mdconvert.convert_all, lever=block_quick)
 
 
 def test_blocks_convert_exactly_as_without_the_shortcut(md_settings):

@@ -3,6 +3,7 @@ and the HTML stays exactly what Python-Markdown makes without the shortcut."""
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -13,7 +14,6 @@ import pytest
 from markdown import treeprocessors
 
 from tests import mdconvert
-from tests.mdconvert import site_markdown_settings
 from tests.sitebuild import ROOT, build_site
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -46,13 +46,8 @@ TRICKY = [
 ]
 
 
-@pytest.fixture
-def md_settings(tmp_path):
-    return site_markdown_settings(tmp_path)
-
-
-def convert_all(texts, md_settings, quick: bool) -> list[str]:
-    return mdconvert.convert_all(texts, md_settings, inline_quick, quick)
+# convert_all(texts, md_settings, quick=...): with this lever on or off
+convert_all = functools.partial(mdconvert.convert_all, lever=inline_quick)
 
 
 @pytest.mark.parametrize(
