@@ -22,8 +22,8 @@ _SPACES = re.compile(r"\s+")
 
 
 def absolute_html_and_text(html: str, base_url: str) -> tuple[str, str]:
-    """`html` with every href/src made absolute against `base_url`, and its plain text
-    (html_to_text), from one parse of `html`."""
+    """`html` with every href/src made absolute against `base_url`, and its readable plain
+    text (paragraphs apart, list items with "- ", links as "text (url)"), from one parse."""
     if not html or not html.strip():
         return "", ""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
@@ -31,13 +31,6 @@ def absolute_html_and_text(html: str, base_url: str) -> tuple[str, str]:
     parts = [_escape(root.text or "")]
     parts += [lxml.html.tostring(child, encoding="unicode") for child in root]
     return "".join(parts), _tree_text(root)
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text: paragraphs apart, list items with "- ", links as "text (url)"."""
-    if not html or not html.strip():
-        return ""
-    return _tree_text(lxml.html.fragment_fromstring(html, create_parent="div"))
 
 
 def title_text(title_html: str) -> str:

@@ -11,7 +11,7 @@ from lxml import etree, html
 
 from plugins.manifest.manifest import DEFAULTS, manifest_dir
 from syndicate.manifest import Manifest, post_from_dict
-from syndicate.markup import absolute_html_and_text, html_to_text
+from syndicate.markup import absolute_html_and_text
 from tests.sitebuild import build_site
 from tests.syndicate_fixtures import EXTRA_POSTS, POSTS, SITEURL, build_manifest
 
@@ -156,7 +156,7 @@ def test_text_read_from_the_parsed_tree_equals_text_of_the_written_html(html):
     made absolute in is what parsing the absolute HTML again gives."""
     base = "https://site.example/2024/01/post/"
     content, text = absolute_html_and_text(html, base)
-    assert text == html_to_text(content)
+    assert text == absolute_html_and_text(content, base)[1]
     again, _ = absolute_html_and_text(content, base)
     assert again == content  # already absolute: nothing left to change
 
@@ -176,9 +176,10 @@ def test_links_made_absolute_and_text_kept_escaped():
 def test_settings_and_text_helpers():
     assert set(DEFAULTS) == {"MANIFEST_PATH"}
     assert manifest_dir("var/manifest.json").name == "manifest"
-    text = html_to_text(
+    _, text = absolute_html_and_text(
         "<h2>Head</h2><p>One <a href='https://a.example/x'>link</a>.</p>"
-        "<ul><li>a</li><li>b</li></ul><pre>  keep\n  this</pre>"
+        "<ul><li>a</li><li>b</li></ul><pre>  keep\n  this</pre>",
+        "https://site.example/",
     )
     assert text.splitlines() == [
         "Head",
