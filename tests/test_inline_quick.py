@@ -121,7 +121,7 @@ def _inline_pass_on_tree(md_settings, quick: bool) -> str:
     ElementTree.SubElement(root, "hr").tail = "after a rule, **strong** <i>x</i>"
     for name in ("inline", "smarty"):
         md.treeprocessors[name].run(root)
-    return md.serializer(root) + md.htmlStash.rawHtmlBlocks.__repr__()
+    return md.serializer(root) + repr(md.htmlStash.rawHtmlBlocks)
 
 
 def test_tails_on_the_tree_are_processed_exactly_as_without_the_shortcut(md_settings):

@@ -7,6 +7,7 @@ pool of forked processes before Pelican's own loop asks for the first file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -178,7 +179,7 @@ class FastMarkdownReader(MarkdownReader):
         return html, self._metadata(fields)
 
     def _convert_one(self, text):
-        cache = self._cache()
+        cache = self._cache
         key = cache.key(text)
         hit = cache.get(key)
         if hit is not None:
@@ -189,21 +190,13 @@ class FastMarkdownReader(MarkdownReader):
         cache.put(key, html, fields)
         return html, fields
 
+    @functools.cached_property
     def _cache(self) -> MarkdownCache:
         # One per reader: its key digests the whole Markdown configuration, and a worker
         # making articles asks for it once per post.
-        cache = getattr(self, "_markdown_cache", None)
-        if cache is None:
-            root = (
-                self._conf["FASTBUILD_CACHE_PATH"]
-                if self._conf["FASTBUILD_MARKDOWN_CACHE"]
-                else None
-            )
-            cache = MarkdownCache(
-                root, self.settings["MARKDOWN"], self.settings["FORMATTED_FIELDS"]
-            )
-            self._markdown_cache = cache
-        return cache
+        on = self._conf["FASTBUILD_MARKDOWN_CACHE"]
+        root = self._conf["FASTBUILD_CACHE_PATH"] if on else None
+        return MarkdownCache(root, self.settings["MARKDOWN"], self.settings["FORMATTED_FIELDS"])
 
     def _metadata(self, fields) -> dict:
         out = {}
@@ -226,7 +219,7 @@ class FastMarkdownReader(MarkdownReader):
 
     def prefetch(self, paths) -> None:
         """Convert every file in `paths` now: cache hits first, the rest in parallel."""
-        cache = self._cache()
+        cache = self._cache
         index = cache.load_index()
         todo = []
         for path in paths:
