@@ -30,6 +30,7 @@ DEFAULTS = {
     "FASTBUILD_GC_FREEZE": True,  # after a build, the collector leaves the site alone
     "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
     "FASTBUILD_QUICK_BLOCKS": True,  # Markdown's block parser skips hopeless processors
+    "FASTBUILD_QUICK_TOC": True,  # Markdown's toc pass looks for its marker only if present
     "FASTBUILD_PACK_CONTENT": True,  # keep post bodies compressed in memory (packed.py)
     "FASTBUILD_QUICK_TEMPLATES": True,  # rendering without throwaway objects
     "FASTBUILD_WORKERS": 0,  # processes to use; 0 = os.cpu_count()

@@ -30,7 +30,8 @@ Independent levers, each behind its own setting (see DEFAULTS):
   that lacks the characters every match of it contains (`FASTBUILD_QUICK_INLINE`,
   inline_quick.py): the same HTML in about half the conversion time. Its block parser
   likewise does not ask processors that cannot take a block (`FASTBUILD_QUICK_BLOCKS`,
-  block_quick.py).
+  block_quick.py), and its toc pass looks for the "[TOC]" paragraph only in a document
+  that holds the marker (`FASTBUILD_QUICK_TOC`, toc_quick.py).
 * Post bodies are kept zlib-compressed in memory and unpacked when read
   (`FASTBUILD_PACK_CONTENT`, packed.py): a third of the memory for the largest thing a
   build holds.
@@ -48,8 +49,9 @@ output/. Deleting that folder is always safe: the next build is simply a cold on
 
 This module connects the signals; the work is in config.py (settings), markdown_cache.py,
 articles.py (articles kept across builds), article_pool.py (articles made in workers), forked.py,
-fingerprints.py, writer.py, speedups.py (memoised Pelican helpers), inline_quick.py and
-block_quick.py (Markdown's passes), packed.py (compressed post bodies) and quick_templates.py.
+fingerprints.py, writer.py, speedups.py (memoised Pelican helpers), inline_quick.py,
+block_quick.py and toc_quick.py (Markdown's passes), packed.py (compressed post bodies)
+and quick_templates.py.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from pelican import signals
 from pelican.contents import Content
 from pelican.readers import MarkdownReader
 
-from . import block_quick, inline_quick, packed, quick_templates, speedups
+from . import block_quick, inline_quick, packed, quick_templates, speedups, toc_quick
 from .article_pool import make_articles
 from .articles import ArticleCache
 from .config import _BOOL_KEYS, _MIN_PARALLEL, DEFAULTS, _config_digest, get_settings
@@ -85,6 +87,7 @@ def on_initialized(pelican_obj) -> None:
     speedups.activate(conf["FASTBUILD_MEMOISE"])
     inline_quick.activate(conf["FASTBUILD_QUICK_INLINE"])
     block_quick.activate(conf["FASTBUILD_QUICK_BLOCKS"])
+    toc_quick.activate(conf["FASTBUILD_QUICK_TOC"])
     packed.activate(conf["FASTBUILD_PACK_CONTENT"])
 
 

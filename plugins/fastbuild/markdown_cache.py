@@ -19,6 +19,7 @@ import markdown
 import pelican
 import pygments
 from markdown import blockprocessors, treeprocessors
+from markdown.extensions import toc
 from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED, MarkdownReader
 from pelican.utils import pelican_open
 
@@ -60,9 +61,9 @@ def convert_markdown(text: str, md_settings: dict, formatted_fields) -> tuple[st
 # the body's object after removing the meta preprocessor: the second object is that one.
 # Extensions given as objects rather than names are shared by every Markdown object
 # that loads them, so such a configuration gets a fresh pair for every post, as before.
-# The key includes the inline processor and block parser classes a new object would
-# get, so switching FASTBUILD_QUICK_INLINE or _BLOCKS between builds in one process is
-# honoured.
+# The key includes the inline processor, block parser and toc classes a new object
+# would get, so switching FASTBUILD_QUICK_INLINE, _BLOCKS or _TOC between builds in one
+# process is honoured.
 _CONVERTERS: dict[tuple, tuple[markdown.Markdown, markdown.Markdown]] = {}
 
 
@@ -70,7 +71,11 @@ def _converters(md_settings: dict) -> tuple[markdown.Markdown, markdown.Markdown
     reusable = all(isinstance(e, str) for e in md_settings.get("extensions", ()))
     key = None
     if reusable:
-        classes = (treeprocessors.InlineProcessor, blockprocessors.BlockParser)
+        classes = (
+            treeprocessors.InlineProcessor,
+            blockprocessors.BlockParser,
+            toc.TocExtension.TreeProcessorClass,
+        )
         key = (classes, json.dumps(_stable(md_settings), sort_keys=True))
     pair = _CONVERTERS.get(key)
     if pair is None:
