@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+from lxml import etree
 from lxml import html as lxml_html
 
 from tests.sitebuild import ROOT, build_site, write_post
@@ -38,6 +39,46 @@ def test_count_words_skips_markup_scripts_and_styles():
 def test_ascii_text_counts_the_words_the_unicode_rule_counts(html):
     text = " ".join(lxml_html.fragment_fromstring(html, create_parent="div").itertext())
     assert reading_time.count_words(html) == len(reading_time._WORD.findall(text)) > 5
+
+
+def _words_of_the_tree(html: str) -> int:
+    """The words of `html` read from a parsed tree, script and style left out."""
+    root = lxml_html.fragment_fromstring(html, create_parent="div")
+    etree.strip_elements(root, "script", "style", with_tail=False)
+    return len(reading_time._WORD.findall(" ".join(root.itertext())))
+
+
+@pytest.mark.parametrize(
+    ("html", "want"),
+    [
+        ("<p>one<!-- two three <p>four</p> -->five</p>", 2),
+        ('<script type="text/javascript">var x = "<p>no</p>";</script><p>yes words</p>', 2),
+        ("<SCRIPT>a()</script ><Style media='x>y'>p {}</STYLE>one", 1),
+        ("<p title=\"a > b\" data-x='c>d'>text</p>", 1),
+        ("<p>a &lt; b and c &gt; d, a < b</p>", 7),
+        ("<p>don&rsquo;t &amp; won&#39;t &#x2019;</p>", 2),
+        ("<br>two<br/>three<hr />four", 3),
+        ("<!DOCTYPE html><?xml version='1.0'?><![CDATA[ x ]]>one", 1),
+        ('<img alt="not counted" src="x.png">after<td>cell</td>', 2),
+        ("<p>caf\u00e9&nbsp;na\u00efve</p><textarea>in area</textarea>", 4),
+    ],
+)
+def test_markup_is_not_counted_and_text_is(html, want):
+    assert reading_time.count_words(html) == want == _words_of_the_tree(html)
+
+
+def test_the_sample_site_counts_as_a_parsed_tree_does(tmp_path):
+    """Every post of the sample site: the same count as reading a parsed tree."""
+    build_site(tmp_path)
+    from pelican.readers import MarkdownReader
+    from pelican.settings import read_settings
+
+    reader = MarkdownReader(read_settings(str(ROOT / "pelicanconf.py")))
+    posts = sorted((ROOT / "content").rglob("*.md"))
+    assert len(posts) > 5
+    for post in posts:
+        html, _ = reader.read(str(post))
+        assert reading_time.count_words(html) == _words_of_the_tree(html), post
 
 
 @pytest.mark.parametrize(("words", "wpm", "want"), [(0, 230, 1), (230, 230, 1), (231, 230, 2)])

@@ -2,16 +2,20 @@
 
 Counts the words of the rendered text (markup stripped, code included) and
 divides by a reading speed. Always at least one minute.
+
+The text is what a browser shows: tags, comments, declarations and the insides of
+<script> and <style> are left out, character references are decoded, and a tag
+separates words. Stripping the markup with one regular expression is twice as fast as
+parsing the HTML into a tree first, and counts the same words in well-formed HTML.
 """
 
 from __future__ import annotations
 
+import html as html_module
 import logging
 import math
 import re
 
-from lxml import etree
-from lxml import html as lxml_html
 from pelican import signals
 from pelican.contents import Article
 
@@ -22,6 +26,15 @@ DEFAULTS = {
     "READING_TIME_WPM": 230,
 }
 
+# What is not text: a whole script or style element, a comment, or a tag (its attribute
+# values may hold ">"), a declaration or a processing instruction. A "<" that starts
+# none of these ("a < b") is text.
+_NOT_TEXT = re.compile(
+    r"<(script|style)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</\1\s*>"
+    r"|<!--.*?-->"
+    r"|<(?:/?[A-Za-z](?:[^>\"']|\"[^\"]*\"|'[^']*')*|![^>]*|\?[^>]*)>",
+    re.DOTALL | re.IGNORECASE,
+)
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 # The same words in text that is all ASCII (a third faster: no Unicode class lookups).
 _ASCII_WORD = re.compile(r"\w+(?:'\w+)*", re.ASCII)
@@ -43,11 +56,11 @@ def get_settings(pelican_settings) -> dict:
 
 def count_words(html: str) -> int:
     """Number of words in the text of an HTML fragment (<script> and <style> skipped)."""
-    if not html or not html.strip():
+    if not html:
         return 0
-    root = lxml_html.fragment_fromstring(html, create_parent="div")
-    etree.strip_elements(root, "script", "style", with_tail=False)
-    text = " ".join(root.itertext())
+    text = _NOT_TEXT.sub(" ", html)
+    if "&" in text:
+        text = html_module.unescape(text)
     return len((_ASCII_WORD if text.isascii() else _WORD).findall(text))
 
 
