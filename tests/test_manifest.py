@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from lxml import etree, html
 
-from plugins.manifest.manifest import DEFAULTS, manifest_dir
+from plugins.manifest.manifest import DEFAULTS, _write_atomic, manifest_dir
 from syndicate.manifest import Manifest, post_from_dict
 from syndicate.markup import absolute_html_and_text
 from tests.sitebuild import build_site
@@ -225,3 +225,16 @@ def test_report_lists_posts_without_parsing_bodies(built, monkeypatch):
     found = gather.posts(config)
     assert {p["slug"] for p in found} == {e.slug for e in Manifest(folder).entries}
     assert all(p["title"] and p["url"].startswith(SITEURL) for p in found)
+
+
+def test_files_are_written_whole_into_new_folders_and_a_failure_leaves_nothing(tmp_path):
+    target = tmp_path / "new" / "posts" / "a.json"
+    _write_atomic(target, '{"a": 1}', fsync=True)
+    assert json.loads(target.read_text(encoding="utf-8")) == {"a": 1}
+    _write_atomic(target, '{"a": 2}')
+    assert json.loads(target.read_text(encoding="utf-8")) == {"a": 2}
+    blocked = tmp_path / "new" / "posts" / "dir.json"
+    blocked.mkdir()  # the rename onto a folder fails
+    with pytest.raises(OSError):
+        _write_atomic(blocked, "{}")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a.json", "dir.json"]

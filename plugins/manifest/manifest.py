@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -198,20 +197,25 @@ def _write_atomic(path: Path, data: str, *, fsync: bool = False) -> None:
     """Write via a temp file and rename, so a reader never sees half a file.
 
     Only index.json is fsynced: the post files are rebuilt by any later build (publishing
-    always builds first), and an fsync per post cost a tenth of a 1,000-post build.
+    always builds first), and an fsync per post cost a tenth of a 1,000-post build. The
+    temp file is named after this process (one writer per process), and the folder is
+    made only when opening it fails: a first build writes thousands of post files.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        try:
+            fh = open(tmp, "w", encoding="utf-8")
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(tmp, "w", encoding="utf-8")
+        with fh:
             fh.write(data)
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 
