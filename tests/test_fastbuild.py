@@ -524,13 +524,16 @@ def test_post_bodies_kept_packed_read_as_pelican_made_them(tmp_path):
     from fastbuild import packed
     from pelican.contents import Content
 
+    siteurl = "https://elsewhere.example"
     unpacked = _articles_of_a_build(tmp_path / "off", **ALL_OFF)
     plain = {a.source_path: a._content for a in unpacked}
+    resolved = {a.source_path: a.get_content(siteurl) for a in unpacked}
     links = {a.source_path: a.get_static_links() for a in unpacked}
     assert any(links.values()), "some sample post links a {static} file"
     for name in ("cold", "warm"):  # made now, then loaded from the article store
         articles = _articles_of_a_build(tmp_path / "on", **ALL_ON)
         assert {a.source_path: a._content for a in articles} == plain, name
+        assert {a.source_path: a.get_content(siteurl) for a in articles} == resolved, name
         # Pelican asks every post for its static files: answered without unpacking
         assert {a.source_path: a.get_static_links() for a in articles} == links, name
         long = [a for a in articles if len(plain[a.source_path]) >= 2000]
@@ -538,6 +541,22 @@ def test_post_bodies_kept_packed_read_as_pelican_made_them(tmp_path):
         for article in long:
             assert "_content" not in vars(article) and packed.PACKED in vars(article)
             assert len(vars(article)[packed.PACKED]) < 0.7 * len(plain[article.source_path])
+    # a body linking nothing in Pelican's {filename} way is given as it is, unsearched
+    unlinked = [a for a in long if vars(a)[packed.STATIC_LINKS] == packed.NO_LINKS]
+    linking = [a for a in articles if vars(a).get(packed.STATIC_LINKS, ()) != packed.NO_LINKS]
+    assert unlinked and linking
+    assert any("{static}" in plain[a.source_path] for a in linking)
+    wrapper = Content.__dict__["get_content"]
+    searched = []
+    original = wrapper.func
+    wrapper.func = lambda doc, url: searched.append(doc) or original(doc, url)
+    try:
+        assert unlinked[0].content == plain[unlinked[0].source_path]
+        assert searched == []
+        assert linking[0].content == original(linking[0], linking[0].get_siteurl())
+        assert searched == [linking[0]]
+    finally:
+        wrapper.func = original
     memo = Content.__dict__["get_content"].cache
     memo.clear()
     article = long[0]

@@ -10,7 +10,10 @@ same text as before; writing `_content` replaces the packed body.
 `get_static_links()` of a packed document answers from the links found when it was
 packed. Pelican memoises `get_content(siteurl)` per document, which would keep an unpacked copy
 of every body alive: for a packed document the memo is skipped (the body is unpacked
-and its links resolved on each call, a few times per post and build).
+and its links resolved on each call, a few times per post and build). Most bodies link
+to no other document or file in Pelican's `{filename}` way; packing notes that, and for
+them `get_content` is the unpacked body as it is, without Pelican's search of the whole
+body for such links on every call (the search would have replaced nothing).
 
 The descriptor and the memo wrapper are installed by every build and are transparent for
 any document that is not packed; `pack` does nothing unless the lever is on for this build.
@@ -25,6 +28,7 @@ from pelican.utils import memoized
 
 PACKED = "_content_packed"
 STATIC_LINKS = "_content_static_links"  # get_static_links() of a packed body, or None
+NO_LINKS = ()  # STATIC_LINKS of a body with no intrasite link at all
 _BODY = "_content"
 _MIN_SIZE = 512  # shorter bodies are not worth packing
 _MISSING = object()
@@ -68,9 +72,23 @@ class _MemoUnlessPacked(memoized):
         self.pelicans = original
 
     def __call__(self, *args):
-        if args and PACKED in getattr(args[0], "__dict__", ()):
+        state = getattr(args[0], "__dict__", ()) if args else ()
+        if PACKED in state:
+            if state.get(STATIC_LINKS) == NO_LINKS and _links_as_pelicans(args[0]):
+                return args[0]._content  # no link to resolve
             return self.func(*args)
         return super().__call__(*args)
+
+
+def _links_as_pelicans(document) -> bool:
+    """Whether `document` finds and resolves links as Pelican's Content does (no
+    subclass reads its body or resolves its links another way)."""
+    cls = type(document)
+    return (
+        cls._update_content is _original_update_content
+        and cls._get_intrasite_link_regex is _original_link_regex
+        and not hasattr(document, "_get_content")
+    )
 
 
 def _static_links(self) -> set[str]:
@@ -81,6 +99,8 @@ def _static_links(self) -> set[str]:
     return _original_static_links(self)
 
 
+_original_update_content = contents.Content._update_content
+_original_link_regex = contents.Content._get_intrasite_link_regex
 _original_static_links = getattr(
     contents.Content.get_static_links, "pelicans", contents.Content.get_static_links
 )
@@ -114,9 +134,13 @@ def pack(document) -> None:
     if isinstance(text, str) and len(text) >= _MIN_SIZE:
         # Pelican reads every post's static links on every build; found here once, they
         # are stored with the article and the body is not unpacked for them
-        links = _original_static_links(document)
+        if document._get_intrasite_link_regex().search(text) is None:
+            found = NO_LINKS  # no link of any kind: get_content is the body itself
+        else:
+            links = _original_static_links(document)
+            found = frozenset(links) if links else None
         state[PACKED] = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
-        state[STATIC_LINKS] = frozenset(links) if links else None
+        state[STATIC_LINKS] = found
         del state[_BODY]
 
 
