@@ -21,6 +21,7 @@ any document that is not packed; `pack` does nothing unless the lever is on for 
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 from pelican import contents
@@ -63,19 +64,32 @@ class _Body:
             raise AttributeError(_BODY)
 
 
+class _UnlessUnlinked:
+    """Pelican's own `get_content` function (`raw`), except that a packed body with no
+    link to resolve is given as it is. What `_MemoUnlessPacked.func` is, so callers that
+    go around Pelican's memo through `.func` (the feeds plugin does) get it too."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        functools.update_wrapper(self, raw)
+
+    def __call__(self, document, *args):
+        state = getattr(document, "__dict__", ())
+        if PACKED in state and state.get(STATIC_LINKS) == NO_LINKS and _links_as_pelicans(document):
+            return document._content  # no link to resolve
+        return self.raw(document, *args)
+
+
 class _MemoUnlessPacked(memoized):
     """Pelican's `memoized`, sharing its cache, that does not remember packed bodies."""
 
     def __init__(self, original: memoized):
-        super().__init__(original.func)
+        super().__init__(_UnlessUnlinked(original.func))
         self.cache = original.cache
         self.pelicans = original
 
     def __call__(self, *args):
-        state = getattr(args[0], "__dict__", ()) if args else ()
-        if PACKED in state:
-            if state.get(STATIC_LINKS) == NO_LINKS and _links_as_pelicans(args[0]):
-                return args[0]._content  # no link to resolve
+        if args and PACKED in getattr(args[0], "__dict__", ()):
             return self.func(*args)
         return super().__call__(*args)
 
