@@ -484,23 +484,48 @@ def test_site_left_to_the_collector_only_from_the_next_build(tmp_path):
     gc.collect()
     assert litter[0]() is None
 
-    # autoreload runs one Pelican object again and again: each run first hands back
-    # what the run before it left
-    frozen_mid_run = []
-
-    def count(generators):
-        frozen_mid_run.append(gc.get_freeze_count())
-
+    # autoreload runs one Pelican object again and again: each run first hands back, and
+    # collects, what the run before it left (the build freezes its own objects again)
+    litter.clear()
     pelican_obj = Pelican(site_settings(tmp_path / "three", **ALL_ON))
-    signals.all_generators_finalized.connect(count)
+    signals.all_generators_finalized.connect(make_a_cycle)
     try:
         pelican_obj.run()
         assert gc.get_freeze_count() > 0
+        first_run = litter[0]
+        held.clear()
+        gc.collect()
+        assert first_run() is not None  # frozen after its run
         pelican_obj.run()
+        assert first_run() is None and litter[1]() is not None
     finally:
-        signals.all_generators_finalized.disconnect(count)
+        signals.all_generators_finalized.disconnect(make_a_cycle)
+        held.clear()
         gc.unfreeze()
-    assert frozen_mid_run == [0, 0]
+
+
+def test_the_collector_walks_only_what_each_stage_made(tmp_path):
+    """FASTBUILD_GC_FREEZE: while the site is built, what each stage completed (the
+    articles, the whole context) is out of the collector's reach, so its collections do
+    not walk the site again and again; the next build gives it all back."""
+    seen, reachable = [], []
+
+    def at_context_done(generators):
+        articles = [a for g in generators for a in getattr(g, "articles", [])]
+        tracked = {id(o) for o in gc.get_objects()}  # frozen objects are not listed
+        reachable.append(any(id(a) in tracked for a in articles))
+        seen.append([weakref.ref(a) for a in articles])
+
+    signals.all_generators_finalized.connect(at_context_done)
+    try:
+        build_site(tmp_path / "on", **ALL_ON)
+        build_site(tmp_path / "off", **(ALL_ON | {"FASTBUILD_GC_FREEZE": False}))
+    finally:
+        signals.all_generators_finalized.disconnect(at_context_done)
+    assert reachable == [False, True]
+    assert gc.get_freeze_count() == 0
+    gc.collect()  # the first build's site went back to the collector: freed
+    assert seen[0] and [ref for ref in seen[0] if ref() is not None] == []
 
 
 def _articles_of_a_build(tmp_path: Path, **overrides) -> list:

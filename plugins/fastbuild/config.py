@@ -27,7 +27,7 @@ DEFAULTS = {
     "FASTBUILD_MEMOISE": True,  # remember pure Pelican helpers' results (speedups.py)
     "FASTBUILD_ARTICLE_CACHE": True,  # keep articles as Pelican made them (articles.py)
     "FASTBUILD_PARALLEL_ARTICLES": True,  # make articles not stored yet in worker processes
-    "FASTBUILD_GC_FREEZE": True,  # after a build, the collector leaves the site alone
+    "FASTBUILD_GC_FREEZE": True,  # while and after a build, the collector leaves the site alone
     "FASTBUILD_QUICK_INLINE": True,  # Markdown's inline passes skip hopeless patterns
     "FASTBUILD_QUICK_BLOCKS": True,  # Markdown's block parser skips hopeless processors
     "FASTBUILD_QUICK_TOC": True,  # Markdown's toc pass looks for its marker only if present

@@ -15,6 +15,34 @@ import os
 import select
 import traceback
 
+# Whether the build keeps the heap out of the collector's reach (hold_frozen): the forks'
+# own freezing is then not undone when they are done.
+_held = False
+
+
+def hold_frozen(on: bool, *, keep: bool = False) -> None:
+    """Move every object alive now out of the cyclic collector's reach and keep it so,
+    also past the forks below (on); or stop keeping it so (off), giving everything back
+    to the collector unless `keep`. The collector then walks only what was made since the
+    last freeze, instead of the whole site each time it runs."""
+    global _held
+    _held = on
+    if on:
+        gc.freeze()
+    elif not keep:
+        gc.unfreeze()
+
+
+def held() -> bool:
+    return _held
+
+
+def _thaw() -> None:
+    """End of a fork's freeze: the collector gets the objects back, unless the build
+    holds them frozen."""
+    if not _held:
+        gc.unfreeze()
+
 
 @contextlib.contextmanager
 def console_held():
@@ -57,7 +85,7 @@ def forked_map(func, items: list, workers: int):
         with pool:
             yield from pool.imap(func, items, chunksize=chunk)
     finally:
-        gc.unfreeze()
+        _thaw()
 
 
 # Items a short-lived worker of relay_map takes at a time.
@@ -106,7 +134,7 @@ def relay_map(items, procs: int, work) -> list:
         for read_end, (pid, _, _) in live.items():  # after an error here: reap them
             report(read_end, pid)
         if forked:
-            gc.unfreeze()
+            _thaw()
     if failures:
         raise RuntimeError("fastbuild: a worker process failed:\n" + failures[0])
     return results
@@ -130,7 +158,7 @@ def split_map(items, procs: int, work) -> list:
         else:
             results[index::procs] = payload["ok"]
     if children:
-        gc.unfreeze()
+        _thaw()
     if error is not None:
         raise error
     if failures:
@@ -143,6 +171,8 @@ def fork_worker(work, items) -> tuple[int, int]:
     read end of its pipe and its pid. The collector is frozen first: the child's
     collector then leaves everything it inherits alone, so it stays shared; it still
     collects what the child makes itself (Jinja leaves reference cycles on every page)."""
+    if _held:  # what was made since the last freeze and is garbage goes first
+        gc.collect()
     gc.freeze()
     read_end, write_end = os.pipe()
     with console_held():  # no lock of the console's refresh thread goes along locked
