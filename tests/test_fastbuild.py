@@ -508,9 +508,11 @@ def test_the_collector_walks_only_what_each_stage_made(tmp_path):
     """FASTBUILD_GC_FREEZE: while the site is built, what each stage completed (the
     articles, the whole context) is out of the collector's reach, so its collections do
     not walk the site again and again; the next build gives it all back."""
-    seen, reachable = [], []
+    seen, reachable, full_collections = [], [], []
+    thresholds = gc.get_threshold()
 
     def at_context_done(generators):
+        full_collections.append(gc.get_threshold()[2] <= thresholds[2])
         articles = [a for g in generators for a in getattr(g, "articles", [])]
         tracked = {id(o) for o in gc.get_objects()}  # frozen objects are not listed
         reachable.append(any(id(a) in tracked for a in articles))
@@ -523,6 +525,10 @@ def test_the_collector_walks_only_what_each_stage_made(tmp_path):
     finally:
         signals.all_generators_finalized.disconnect(at_context_done)
     assert reachable == [False, True]
+    # no automatic full collection while the build holds the site; the collector's own
+    # settings again afterwards
+    assert full_collections == [False, True]
+    assert gc.get_threshold() == thresholds
     assert gc.get_freeze_count() == 0
     gc.collect()  # the first build's site went back to the collector: freed
     assert seen[0] and [ref for ref in seen[0] if ref() is not None] == []

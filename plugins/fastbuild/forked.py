@@ -18,6 +18,8 @@ import traceback
 # Whether the build keeps the heap out of the collector's reach (hold_frozen): the forks'
 # own freezing is then not undone when they are done.
 _held = False
+_thresholds = gc.get_threshold()  # the collector's, while the build holds it (hold_frozen)
+_NO_FULL_COLLECTIONS = 1 << 30
 
 
 def hold_frozen(on: bool, *, keep: bool = False) -> None:
@@ -25,7 +27,15 @@ def hold_frozen(on: bool, *, keep: bool = False) -> None:
     also past the forks below (on); or stop keeping it so (off), giving everything back
     to the collector unless `keep`. The collector then walks only what was made since the
     last freeze, instead of the whole site each time it runs."""
-    global _held
+    global _held, _thresholds
+    if on and not _held:
+        # Full collections only where they are asked for (before each fork): the site
+        # grows by thousands of objects between the freezes, and each automatic full
+        # collection walked all of them. Young garbage is still collected as it comes.
+        _thresholds = gc.get_threshold()
+        gc.set_threshold(_thresholds[0], _thresholds[1], _NO_FULL_COLLECTIONS)
+    elif not on and _held:
+        gc.set_threshold(*_thresholds)
     _held = on
     if on:
         gc.freeze()
