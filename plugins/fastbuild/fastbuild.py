@@ -45,10 +45,10 @@ Independent levers, each behind its own setting (see DEFAULTS):
   full collection of its own meanwhile: its full collections walked the growing site
   again and again (0.42 s in a first build of 5,000 posts, 0.61 s at 10,000). Young
   garbage is collected as before, and before each forked worker a full collection takes
-  what was made since the last freeze. When the build is over, everything still alive stays frozen: the
-  interpreter's exit would otherwise walk the whole site again (0.45 s at 5,000 posts).
-  The next run in the same process (autoreload, tests) gives the objects back to the
-  collector, which frees the earlier run's.
+  what was made since the last freeze. When the build is over, everything still alive
+  stays frozen: the interpreter's exit would otherwise walk the whole site again (0.45 s
+  at 5,000 posts). The next run in the same process (autoreload, tests) gives the
+  objects back to the collector, which frees the earlier run's.
 
 State lives under FASTBUILD_CACHE_PATH (default: CACHE_PATH/fastbuild), never in
 output/. Deleting that folder is always safe: the next build is simply a cold one.
