@@ -130,12 +130,11 @@ def on_finalized(pelican_obj) -> None:
     global _frozen_by_us
     speedups.freeze(False)
     keep = get_settings(pelican_obj.settings)["FASTBUILD_GC_FREEZE"]
-    forked.hold_frozen(False, keep=True)
+    if forked.held():
+        forked.hold_frozen(False, keep=keep)
     if keep:
         gc.freeze()
         _frozen_by_us = True
-    else:
-        gc.unfreeze()
 
 
 def on_readers_init(readers) -> None:
