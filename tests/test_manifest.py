@@ -13,7 +13,7 @@ from plugins.manifest.manifest import DEFAULTS, _write_atomic, manifest_dir
 from syndicate.manifest import Manifest, post_from_dict
 from syndicate.markup import absolute_html_and_text
 from tests.sitebuild import build_site
-from tests.syndicate_fixtures import EXTRA_POSTS, POSTS, SITEURL, build_manifest
+from tests.syndicate_fixtures import EXTRA_POSTS, POSTS, SITEURL, build_manifest, write_content
 
 ONLY_SLUG = "subscribers-only-the-spring-offer"
 ONLY_TITLE = "Subscribers only: the spring offer"
@@ -238,3 +238,35 @@ def test_files_are_written_whole_into_new_folders_and_a_failure_leaves_nothing(t
     with pytest.raises(OSError):
         _write_atomic(blocked, "{}")
     assert sorted(p.name for p in target.parent.iterdir()) == ["a.json", "dir.json"]
+
+
+@pytest.mark.parametrize("plugins", [["post_ids", "manifest"], None])
+def test_a_record_follows_the_url_of_a_post_it_links(tmp_path, plugins):
+    """A body linking `{filename}b.md` is rewritten when b's URL changes, although its
+    own text did not (with fastbuild, whose packed bodies note their links, and without)."""
+    filler = " ".join(["Words around the link."] * 40)  # long enough to be packed
+    head = "Category: Notes\nTags: links\nSummary: A post.\n"
+    posts = {
+        "a.md": f"Title: Post A\nDate: 2024-01-02 09:00\n{head}\n{filler} [B]({{filename}}b.md).\n",
+        "b.md": f"Title: Post B\nDate: 2024-01-01 09:00\n{head}ID: tag:example.com,2024:b\n\nB.\n",
+        "c.md": f"Title: Post C\nDate: 2024-01-03 09:00\n{head}\n{filler}\n",
+    }
+    overrides = {"SITEURL": SITEURL, "MANIFEST_PATH": str(tmp_path / "var" / "manifest")}
+    if plugins:
+        overrides["PLUGINS"] = plugins
+    content = write_content(tmp_path / "content", posts)
+    build_site(tmp_path, content=content, **overrides)
+    folder = tmp_path / "var" / "manifest"
+    manifest = Manifest(folder)
+    assert "/post-b/" in manifest.post(manifest.by_slug("post-a")).content_html
+    written = {p.name: p.stat().st_mtime_ns for p in (folder / "posts").iterdir()}
+    (content / "posts" / "b.md").write_text(
+        posts["b.md"].replace("\n\nB.", "\nSlug: b-moved\n\nB.")
+    )
+    build_site(tmp_path, content=content, **overrides)
+    manifest = Manifest(folder)
+    body = manifest.post(manifest.by_slug("post-a")).content_html
+    assert "/b-moved/" in body and "/post-b/" not in body
+    after = {p.name: p.stat().st_mtime_ns for p in (folder / "posts").iterdir()}
+    unchanged = [name for name in after if "post-c" in name]
+    assert unchanged and all(after[n] == written[n] for n in unchanged)

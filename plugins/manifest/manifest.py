@@ -128,7 +128,21 @@ def _fingerprint(article, siteurl: str, newsletter: str) -> str:
         h.update((article._content or "").encode("utf-8", "surrogatepass"))
     h.update(b"\0")
     h.update(str(getattr(article, "post_id", "")).encode())
+    if _links_other_documents(article):
+        # `{filename}other-post.md` resolves to that post's URL, which can change while
+        # this body does not: the record follows the body as resolved
+        h.update(b"\0" + article.get_content(siteurl).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
+
+
+def _links_other_documents(article) -> bool:
+    """Whether the body links another post or file in Pelican's `{filename}` way."""
+    state = getattr(article, "__dict__", {})
+    # fastbuild notes, when it packs a body, that it holds no such link at all
+    if state.get("_content_static_links", None) == ():
+        return False
+    text = article._content or ""
+    return article._get_intrasite_link_regex().search(text) is not None
 
 
 def content_hash(record: dict) -> str:
