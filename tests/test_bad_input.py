@@ -217,3 +217,36 @@ def test_a_date_pelican_supplies_is_enough(tmp_path, name, overrides, url):
     assert len(built) == 1
     if url:
         assert built == [url]
+
+
+def test_a_file_that_passed_the_screen_is_read_again_only_when_it_changes(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from content_checks import content_checks
+
+    screened = []
+    original = content_checks.problem_in_bytes
+
+    def spy(raw):  # counts the screen's reads (the checked reader asks too)
+        if sys._getframe(1).f_code.co_name == "_screen":
+            screened.append(raw[:12])
+        return original(raw)
+
+    monkeypatch.setattr(content_checks, "problem_in_bytes", spy)
+    fine = textwrap.dedent(GOOD).lstrip().replace("A perfectly good post", "Another post")
+    content = _content_with(tmp_path, "fine", fine.encode())
+
+    def build() -> int:
+        screened.clear()
+        build_site(tmp_path, content=content)
+        return len(screened)
+
+    assert build() == 2
+    assert build() == 0  # nothing changed: nothing read
+    (content / "posts" / "fine.md").write_bytes(b"Title: Fine\nDate: 2010-05-05\n\n\xe9t\xe9\n")
+    for _ in range(2):  # a broken file is read, and reported, on every build
+        assert build() == 1
+        lines = _problems(build_site.last_logs, "fine.md")
+        assert len(lines) == 1 and "not valid UTF-8" in lines[0].getMessage()
+    (content / "posts" / "fine.md").write_bytes(fine.encode())
+    assert build() == 1 and not _problems(build_site.last_logs, "fine.md")
+    assert build() == 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import glob
+import json
 import logging
 import os
 import re
@@ -214,13 +215,19 @@ def _screen(generator, paths_key: str, excludes_key: str) -> None:
     """Report files that are empty or not UTF-8 and keep them from every reader and plugin.
 
     Runs when the generator is created, before anything else reads the files: such a
-    file is reported once and added to IGNORE_FILES for this build.
+    file is reported once and added to IGNORE_FILES for this build. A file that passed
+    on an earlier build and still has the same size and modification time is not read
+    again (`_ScreenMemo`); a broken one is read, and reported, on every build.
     """
     settings = generator.settings
     ignored = list(settings.get("IGNORE_FILES", []))
+    memo = _ScreenMemo(settings, paths_key)
     for rel in sorted(generator.get_files(settings[paths_key], exclude=settings[excludes_key])):
         path = os.path.join(generator.path, rel)
         try:
+            stamp = memo.stamp(path)
+            if memo.passed_before(path, stamp):
+                continue
             with open(path, "rb") as f:
                 raw = f.read()
         except OSError:
@@ -229,7 +236,59 @@ def _screen(generator, paths_key: str, excludes_key: str) -> None:
         if problem:
             report(path, problem)
             ignored.append(glob.escape(os.path.basename(rel)))
+        else:
+            memo.passed(path, stamp)
+    memo.save()
     settings["IGNORE_FILES"] = ignored
+
+
+class _ScreenMemo:
+    """Size and modification time of the files that passed the screen, kept in
+    CACHE_PATH between builds (one file per kind of content). Deleting it only makes
+    the next build read every file again."""
+
+    VERSION = 1  # bump when problem_in_bytes finds something new
+
+    def __init__(self, settings, paths_key: str):
+        cache = settings.get("CACHE_PATH")
+        name = f"screened-{paths_key.lower()}.json"
+        self.path = os.path.join(cache, "content_checks", name) if cache else None
+        self.old: dict[str, list[int]] = {}
+        self.new: dict[str, list[int]] = {}
+        if self.path:
+            try:
+                with open(self.path, encoding="utf-8") as f:
+                    data = json.load(f)
+                if data.get("version") == self.VERSION and isinstance(data.get("files"), dict):
+                    self.old = data["files"]
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    @staticmethod
+    def stamp(path: str) -> list[int]:
+        st = os.stat(path)
+        return [st.st_size, st.st_mtime_ns]
+
+    def passed_before(self, path: str, stamp: list[int]) -> bool:
+        if self.old.get(path) == stamp:
+            self.new[path] = stamp
+            return True
+        return False
+
+    def passed(self, path: str, stamp: list[int]) -> None:
+        self.new[path] = stamp
+
+    def save(self) -> None:
+        if not self.path or self.new == self.old:
+            return
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"version": self.VERSION, "files": self.new}, f)
+            os.replace(tmp, self.path)
+        except OSError as e:
+            log.debug("content_checks: screen memo not saved (%s)", e)
 
 
 def screen_articles(generator) -> None:
