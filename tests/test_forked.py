@@ -105,3 +105,33 @@ def test_split_shares_round_robin_and_keeps_the_order():
     assert {r[1] for r in results[0::2]} == {os.getpid()}
     assert os.getpid() not in {r[1] for r in results[1::2]}
     assert children() == []
+
+
+def test_while_the_build_holds_the_heap_frozen_garbage_goes_before_each_fork():
+    """forked.hold_frozen: the forks' freezing is not undone when they are done, no
+    automatic full collection runs, and what became garbage since the last freeze is
+    collected before a fork freezes everything again (it would stay frozen, and alive,
+    until the build lets go)."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    thresholds = gc.get_threshold()
+    forked.hold_frozen(True)
+    try:
+        assert gc.get_threshold()[2] > thresholds[2]
+        node = Node()
+        node.itself = node
+        ref = weakref.ref(node)
+        del node  # garbage only the cyclic collector can free
+        items = list(range(3 * forked.RELAY_CHUNK))
+        results = forked.relay_map(items, 2, where)
+        assert [r[0] for r in results] == [i * 2 for i in items]
+        assert {r[1] for r in results} - {os.getpid()}  # a renderer was forked
+        assert ref() is None
+        assert gc.get_freeze_count() > 0  # still frozen after the relay
+    finally:
+        forked.hold_frozen(False)
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
