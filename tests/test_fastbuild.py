@@ -360,6 +360,38 @@ def test_stored_articles_follow_sources_settings_and_dates(tmp_path, data_dir):
     assert len(stored) == 1
 
 
+def test_stored_articles_carry_the_slugs_of_their_tags_and_category(tmp_path, data_dir):
+    """Slugs are worked out before an article is stored (once per name), so the process
+    that loads every article does not slugify each tag again; a name with no usable slug
+    is left for Pelican to work out, and warn about, as it would."""
+    import io
+
+    from fastbuild.articles import _Unpickler
+
+    content = tmp_path / "content"
+    write_post(
+        content,
+        "a.md",
+        "Title: A\nDate: 2020-01-02\nCategory: Field Notes\nTags: Big Data, ###\n\nA.\n",
+    )
+    write_post(
+        content, "b.md", "Title: B\nDate: 2020-01-03\nCategory: Field Notes\nTags: big data\n\nB.\n"
+    )
+    out = build_site(tmp_path, content=content, DATA_PATH=str(data_dir), **ALL_ON)
+    assert (out / "tag" / "big-data" / "index.html").exists()
+    assert any("Unable to generate valid slug" in m for m in messages(logging.WARNING))
+    folder = tmp_path / "cache" / "fastbuild" / "articles"
+    stored = {}
+    for rel, entry in _stored_articles(tmp_path).items():
+        raw = (folder / entry[1]).read_bytes()
+        stored[rel] = _Unpickler(io.BytesIO(raw), {}, {}).load().__dict__
+    a, b = stored["posts/a.md"], stored["posts/b.md"]
+    assert a["category"].__dict__["_slug"] == b["category"].__dict__["_slug"] == "field-notes"
+    big, empty = a["tags"]
+    assert big.__dict__["_slug"] == b["tags"][0].__dict__["_slug"] == "big-data"
+    assert empty.__dict__["_slug"] is None  # worked out again where Pelican uses it
+
+
 def _store_use() -> str:
     return next(m for m in messages(logging.INFO) if "articles from the cache" in m)
 

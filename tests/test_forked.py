@@ -58,6 +58,43 @@ def test_every_item_once_in_order_with_chunks_from_the_front(procs):
     assert children() == []  # all reaped
 
 
+def test_chunks_grow_with_the_list_between_bounds():
+    """The fork count no longer grows with the list once chunks do (each fork costs in
+    proportion to the parent's memory, which grows with the site)."""
+    low, high, share = forked.RELAY_CHUNK, forked.RELAY_CHUNK_MAX, forked.RELAY_SHARE
+    assert forked.relay_chunk(10) == low
+    assert forked.relay_chunk(low * share) == low
+    assert forked.relay_chunk((low + 72) * share) == low + 72
+    assert forked.relay_chunk(high * share * 5) == high
+    PARENT[0] = os.getpid()
+    items = list(range((low + 72) * share))
+    results = forked.relay_map(items, 2, slow_here)
+    assert [r[0] for r in results] == [i * 2 for i in items]
+    me = os.getpid()
+    pids = [r[1] for r in results]
+    firsts = {}
+    for index, pid in enumerate(pids):
+        if pid != me:
+            firsts.setdefault(pid, index)
+    assert firsts and all(pids.count(pid) == low + 72 for pid in firsts)
+    assert all(first % (low + 72) == 0 for first in firsts.values())
+
+
+def unencodable(item):
+    return {item} if os.getpid() != PARENT[0] else [item]
+
+
+def test_a_result_that_cannot_be_reported_is_an_error_and_the_child_still_leaves():
+    """A renderer whose results cannot be sent as JSON reports that as its error and
+    exits there: it never runs on into the parent's code."""
+    PARENT[0] = os.getpid()
+    me = os.getpid()
+    with pytest.raises(RuntimeError, match="not JSON serializable"):
+        forked.relay_map(list(range(4 * forked.RELAY_CHUNK)), 2, unencodable)
+    assert os.getpid() == me
+    assert children() == []
+
+
 def test_few_items_are_worked_through_here():
     items = list(range(forked.RELAY_CHUNK))
     assert forked.relay_map(items, 2, where) == [[i * 2, os.getpid()] for i in items]

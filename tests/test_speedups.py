@@ -173,3 +173,62 @@ def test_listing_pages_get_pelicans_posts_in_date_order(active, name):
     ours = written(getattr(speedups._Articles, name))
     pelicans = written(speedups._original_listings[name])
     assert ours == pelicans and len(ours) == 3 and all(ours)
+
+
+def _translated(settings, folder: str) -> list[Article]:
+    """Posts in groups by slug: alone, translated, marked as translations, two in one
+    language (Pelican warns), every member a translation (Pelican warns)."""
+    plan = [
+        ("solo", "en", None), ("pair", "en", None), ("pair", "fr", None),
+        ("marked", "de", "true"), ("marked", "en", None), ("marked", "fr", "false"),
+        ("twice", "en", None), ("twice", "en", None), ("twice", "it", None),
+        ("all", "fr", "true"), ("all", "de", "true"), ("zed", "en", None),
+    ]  # fmt: skip
+    posts = []
+    for i, (slug, lang, translation) in enumerate(plan):
+        meta = {"title": f"{slug}-{lang}-{i}", "date": SafeDatetime(2021, 1, 1 + i), "slug": slug}
+        meta["lang"] = lang
+        if translation is not None:
+            meta["translation"] = translation
+        path = f"/site/{folder}/{slug}-{i}.md"
+        posts.append(Article(f"<p>{i}</p>", metadata=meta, settings=settings, source_path=path))
+    posts.reverse()  # not in the order of any key
+    return posts
+
+
+@pytest.mark.parametrize("translation_id", ["slug", ("slug", "status"), None])
+def test_translations_found_group_by_group_as_pelican_finds_them(active, caplog, translation_id):
+    settings = dict(DEFAULT_CONFIG, PATH="/site")
+
+    def titles(items):
+        return [p.title for p in items]
+
+    def run(function, folder):
+        # each run's posts in their own folder: Pelican's log filter drops a message
+        # it has seen before, and the source paths are in every warning
+        posts = _translated(settings, folder)
+        caplog.clear()
+        index, translations = function(posts, translation_id)
+        return (
+            titles(posts),  # Pelican sorts the list it is given
+            titles(index),
+            titles(translations),
+            {p.title: titles(getattr(p, "translations", [])) for p in posts},
+            [r.getMessage().replace(f"/{folder}/", "/") for r in caplog.records],
+        )
+
+    ours = run(speedups._process_translations, "ours")
+    pelicans = run(speedups._original_process_translations, "pelicans")
+    assert ours == pelicans
+    if translation_id:
+        assert len(ours[2]) >= 4 and len(ours[4]) == 4  # translations found, warnings
+    from pelican import generators
+
+    assert generators.process_translations is speedups._process_translations
+
+
+def test_translation_id_naming_a_missing_attribute_fails_as_in_pelican(active):
+    settings = dict(DEFAULT_CONFIG, PATH="/site")
+    for function in (speedups._process_translations, speedups._original_process_translations):
+        with pytest.raises(AttributeError, match="Cannot use"):
+            function(_translated(settings, "x"), ("slug", "nothing"))

@@ -284,8 +284,10 @@ class _ScreenMemo:
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            # dumps, not dump: `dump` to a file goes through the pure-Python encoder
+            text = json.dumps({"version": self.VERSION, "files": self.new})
             with open(tmp, "w", encoding="utf-8") as f:
-                json.dump({"version": self.VERSION, "files": self.new}, f)
+                f.write(text)
             os.replace(tmp, self.path)
         except OSError as e:
             log.debug("content_checks: screen memo not saved (%s)", e)

@@ -28,6 +28,8 @@ import os
 import pickle
 from pathlib import Path
 
+from pelican.urlwrappers import URLWrapper
+
 from .files import read_json, write_atomic
 from .packed import pack
 
@@ -84,6 +86,7 @@ class ArticleCache:
         self._stamps: dict[str, list[int] | None] = {}  # taken once per build
         self._digests: dict[str, str | None] = {}
         self._by_bytes = generator.settings.get("DEFAULT_DATE") != "fs"
+        self._slugs: dict[tuple[type, str], str] = {}  # (wrapper class, name) -> slug
         data = read_json(self.root / "index.json") or {}
         if data.get("config") == config_key and isinstance(data.get("articles"), dict):
             self.old = data["articles"]
@@ -151,6 +154,7 @@ class ArticleCache:
             return None
         name = hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest() + ".pickle"  # noqa: S324
         pack(article)  # stored, and kept in this process, with its body compressed
+        self._settle_slugs(article)
         buffer = io.BytesIO()
         try:
             _Pickler(buffer, self.generator.settings, self.generator.context).dump(article)
@@ -165,6 +169,25 @@ class ArticleCache:
         self.new[rel] = [stamp, name, digest]
         return self.new[rel]
 
+    def _settle_slugs(self, article) -> None:
+        """Work out the slugs of the article's category, tags and authors before it is
+        stored, so the stored article carries them. Pelican works a slug out on first use,
+        and its loop uses all of them (grouping posts by tag, category and author) in the
+        one process that loads every article: 0.2 s at 5,000 posts. Each name is slugified
+        once here (the settings are the same for all of them). An empty slug is left to
+        be worked out again, and warned about, where Pelican does it."""
+        memo = self._slugs
+        for wrapper in _wrappers(article):
+            if getattr(wrapper, "_slug", "") is not None:
+                continue  # set already, or not a URLWrapper as Pelican makes it
+            key = (type(wrapper), wrapper.name)
+            slug = memo.get(key)
+            if slug is None:
+                slug = wrapper.slug
+                if slug:
+                    memo[key] = slug
+            wrapper._slug = slug or None
+
     def save(self) -> None:
         """Write the index of this build's articles; delete entries no source uses."""
         if self.new == self.old:
@@ -175,6 +198,14 @@ class ArticleCache:
                 (self.root / entry[1]).unlink(missing_ok=True)
         index = json.dumps({"config": self.config_key, "articles": self.new})
         write_atomic(self.root / "index.json", index, "the article index")
+
+
+def _wrappers(article) -> list:
+    """The category, tags and authors of an article (Pelican's URLWrapper objects)."""
+    found = [getattr(article, "category", None), getattr(article, "author", None)]
+    found += getattr(article, "tags", None) or []
+    found += getattr(article, "authors", None) or []
+    return [w for w in found if isinstance(w, URLWrapper)]
 
 
 def _in_future(article) -> bool:

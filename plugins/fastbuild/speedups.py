@@ -13,6 +13,7 @@ import locale
 import re
 from collections import defaultdict
 from itertools import groupby
+from operator import attrgetter
 
 from pelican import contents, generators, readers, utils
 from pelican.utils import SafeDatetime
@@ -39,6 +40,7 @@ _original_date_processor = _pelicans(readers.METADATA_PROCESSORS["date"])
 _original_strftime = _pelicans(utils.strftime)
 _original_url_setting = _pelicans(contents.Content.get_url_setting)
 _original_period_archives = _pelicans(_Articles._build_period_archives)
+_original_process_translations = _pelicans(generators.process_translations)
 _original_listings = {
     name: _pelicans(getattr(_Articles, name))
     for name in ("generate_tags", "generate_categories", "generate_authors")
@@ -247,6 +249,33 @@ def _period_archives(self, sorted_articles, articles, settings):
     return archives
 
 
+@_replaces(_original_process_translations)
+def _process_translations(content_list, translation_id=None):
+    """Pelican's process_translations, one group of documents at a time.
+
+    Pelican's finds the translations with `x not in index` over the whole list, which
+    compares every document with every original: 0.4 s at 10,000 posts and four times
+    that at twice the posts. It sorts the documents by their translation ID and handles
+    each group on its own, so calling it once per group gives the same originals,
+    translations, warnings and `translations` attributes, in the same order.
+    """
+    if not _active or not translation_id:
+        return _original_process_translations(content_list, translation_id)
+    ids = {translation_id} if isinstance(translation_id, str) else translation_id
+    try:
+        key = attrgetter(*ids)
+        content_list.sort(key=key)  # as Pelican does: callers may see the list sorted
+        groups = [list(items) for _, items in groupby(content_list, key)]
+    except (TypeError, AttributeError):  # Pelican's own call raises its own error
+        return _original_process_translations(content_list, translation_id)
+    index, translations = [], []
+    for items in groups:
+        originals, others = _original_process_translations(items, translation_id)
+        index += originals
+        translations += others
+    return index, translations
+
+
 def activate(on: bool) -> None:
     """Use the memoised helpers in this build (on) or Pelican's own (off)."""
     global _active
@@ -260,6 +289,7 @@ def activate(on: bool) -> None:
     for name in _original_listings:
         setattr(_Articles, name, _fast_listing(name))
     utils.strftime = _strftime  # SafeDatetime.strftime looks it up here
+    generators.process_translations = _process_translations
 
 
 def freeze(on: bool) -> None:

@@ -246,8 +246,9 @@ def _save(path: str | None, digest: str, ranked: list[list[int]]) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        text = json.dumps({"digest": digest, "ranked": ranked})  # dumps: the C encoder
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"digest": digest, "ranked": ranked}, f)
+            f.write(text)
         os.replace(tmp, path)
     except OSError as e:
         log.warning("related_posts: cannot save %s: %s", path, e)
