@@ -70,6 +70,34 @@ def assert_same_tree(got: Path, want: Path) -> None:
     assert len(a) > 0
 
 
+def test_writer_shares_work_per_post_with_a_forked_process(tmp_path):
+    from fastbuild.writer import FastWriter
+
+    def run(items, **levers):
+        settings = site_settings(tmp_path, **(ALL_ON | levers))
+        writer = FastWriter(str(tmp_path / "output"), settings=settings)
+        return writer.map_apart(lambda i: [i * 3, os.getpid()], items)
+
+    many = list(range(200))
+    got = run(many)
+    assert [g[0] for g in got] == [i * 3 for i in many]
+    assert {g[1] for g in got[0::2]} == {os.getpid()}
+    assert os.getpid() not in {g[1] for g in got[1::2]}
+    # few items, or the lever off: all here
+    assert {g[1] for g in run(many[:60])} == {os.getpid()}
+    assert {g[1] for g in run(many, FASTBUILD_PARALLEL_WRITE=False)} == {os.getpid()}
+
+
+def assert_same_index(got: Path, want: Path) -> None:
+    """Two manifests list the same posts (build times and fingerprints aside: a body
+    fastbuild keeps packed is fingerprinted as it is held)."""
+    a, b = (json.loads((folder / "index.json").read_text()) for folder in (got, want))
+    assert a.pop("built") and b.pop("built")
+    for entry in a["posts"] + b["posts"]:
+        assert entry.pop("fingerprint")
+    assert a == b and len(a["posts"]) > 0
+
+
 def rendered_count(tmp_path: Path) -> int:
     """Pages the last build into tmp_path rendered (fastbuild's state file says)."""
     state = tmp_path / "cache" / "fastbuild" / "output-state.json"
@@ -112,11 +140,29 @@ def corpus_off(tmp_path_factory, corpus, data_dir) -> Path:
 
 
 @pytest.mark.slow  # builds of a 300-post corpus
-def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_off):
+def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_off, monkeypatch):
+    from fastbuild.writer import FastWriter
+
+    shared = []
+    map_apart = FastWriter.map_apart
+
+    def spy(self, work, items):
+        results = map_apart(self, work, items)
+        shared.append((len(items), len(results)))
+        return results
+
+    monkeypatch.setattr(FastWriter, "map_apart", spy)
     off = corpus_off
     on = build_site(tmp_path / "on", content=corpus, DATA_PATH=str(data_dir), **ALL_ON)
+    assert shared == [(300, 300)]  # the manifest's records, made in two processes
     assert rendered_count(tmp_path / "on") > 300  # every page rendered on a cold build
     assert_same_tree(on, off)
+    # the manifest's post files, written half here and half in a forked process
+    # (FastWriter.map_apart), are those written by Pelican's writer in one process
+    assert_same_tree(
+        on.parent / "var" / "manifest" / "posts", off.parent / "var" / "manifest" / "posts"
+    )
+    assert_same_index(on.parent / "var" / "manifest", off.parent / "var" / "manifest")
     # one entry per post (in folders), beside the index of sources' sizes and times
     cached = list((tmp_path / "on" / "cache" / "fastbuild" / "markdown").glob("*/*.json"))
     assert len(cached) == 300

@@ -90,6 +90,16 @@ class FastWriter(Writer):
         self.rendered = 0
         self.skipped = 0
 
+    def map_apart(self, work, items: list) -> list:
+        """[work(item) for item in items], shared with a forked process when there are
+        many and FASTBUILD_PARALLEL_WRITE is on. For plugins with work per post to do
+        while the pages are queued (the manifest): `work` must return JSON-able data,
+        and anything else it changes stays in the process that did it."""
+        procs = min(self.conf["FASTBUILD_WORKERS"], len(items) // _MIN_PARALLEL or 1)
+        if procs < 2 or not self.conf["FASTBUILD_PARALLEL_WRITE"]:
+            return [work(item) for item in items]
+        return split_map(items, procs, work)
+
     # state of the last build: relative path -> [fingerprint, size, mtime_ns, sha1]
     def _load_state(self) -> dict:
         if not (self.conf["FASTBUILD_INCREMENTAL"] or self.conf["FASTBUILD_SKIP_UNCHANGED"]):
