@@ -73,10 +73,10 @@ def assert_same_tree(got: Path, want: Path) -> None:
 def test_writer_shares_work_per_post_with_a_forked_process(tmp_path):
     from fastbuild.writer import FastWriter
 
-    def run(items, **levers):
+    def run(items, at_least=48, **levers):
         settings = site_settings(tmp_path, **(ALL_ON | levers))
         writer = FastWriter(str(tmp_path / "output"), settings=settings)
-        return writer.map_apart(lambda i: [i * 3, os.getpid()], items)
+        return writer.map_apart(lambda i: [i * 3, os.getpid()], items, at_least=at_least)
 
     many = list(range(200))
     got = run(many)
@@ -85,6 +85,7 @@ def test_writer_shares_work_per_post_with_a_forked_process(tmp_path):
     assert os.getpid() not in {g[1] for g in got[1::2]}
     # few items, or the lever off: all here
     assert {g[1] for g in run(many[:60])} == {os.getpid()}
+    assert len({g[1] for g in run(many[:60], at_least=30)}) == 2
     assert {g[1] for g in run(many, FASTBUILD_PARALLEL_WRITE=False)} == {os.getpid()}
 
 
@@ -146,15 +147,22 @@ def test_corpus_identical_with_and_without(tmp_path, corpus, data_dir, corpus_of
     shared = []
     map_apart = FastWriter.map_apart
 
-    def spy(self, work, items):
-        results = map_apart(self, work, items)
-        shared.append((len(items), len(results)))
+    def spy(self, work, items, **kwargs):
+        results = map_apart(self, work, items, **kwargs)
+        shared.append((work.__name__, len(items), len(results)))
         return results
 
     monkeypatch.setattr(FastWriter, "map_apart", spy)
     off = corpus_off
     on = build_site(tmp_path / "on", content=corpus, DATA_PATH=str(data_dir), **ALL_ON)
-    assert shared == [(300, 300)]  # the manifest's records, made in two processes
+    # the manifest's records, and the feeds in two halves, made in two processes
+    assert shared == [("record", 300, 300), ("write_feeds", 2, 2)]
+    # every feed file, wherever it was written, is in the state a rebuild checks
+    feed_state = json.loads((tmp_path / "on" / "cache" / "feeds-state.json").read_text())
+    recorded = [file for _, files in feed_state["feeds"].values() for file in files]
+    written = [p for p in (on / "feeds").rglob("*") if p.suffix in (".xml", ".json")]
+    assert sorted(recorded) == sorted(str(p.relative_to(on)) for p in written)
+    assert len(recorded) > 20
     assert rendered_count(tmp_path / "on") > 300  # every page rendered on a cold build
     assert_same_tree(on, off)
     # the manifest's post files, written half here and half in a forked process

@@ -90,12 +90,13 @@ class FastWriter(Writer):
         self.rendered = 0
         self.skipped = 0
 
-    def map_apart(self, work, items: list) -> list:
-        """[work(item) for item in items], shared with a forked process when there are
-        many and FASTBUILD_PARALLEL_WRITE is on. For plugins with work per post to do
-        while the pages are queued (the manifest): `work` must return JSON-able data,
-        and anything else it changes stays in the process that did it."""
-        procs = min(self.conf["FASTBUILD_WORKERS"], len(items) // _MIN_PARALLEL or 1)
+    def map_apart(self, work, items: list, at_least: int = _MIN_PARALLEL) -> list:
+        """[work(item) for item in items], shared round-robin with forked processes when
+        FASTBUILD_PARALLEL_WRITE is on and each would have `at_least` items. For plugins
+        with work to do while the pages are queued (the manifest's records, the feeds):
+        `work` must return JSON-able data, and anything else it changes stays in the
+        process that did it."""
+        procs = min(self.conf["FASTBUILD_WORKERS"], len(items) // at_least or 1)
         if procs < 2 or not self.conf["FASTBUILD_PARALLEL_WRITE"]:
             return [work(item) for item in items]
         return split_map(items, procs, work)
