@@ -699,3 +699,42 @@ def test_cache_files_are_written_whole_into_new_folders(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert not write_atomic(blocker / "x" / "entry.json", "{}", "the blocked entry")
     assert "cannot write the blocked entry" in caplog.text
+
+
+def test_document_digests_made_in_two_processes_are_those_made_in_one():
+    """FastWriter.flush works out each document's own digests in several processes
+    (Fingerprints.own_digests, prime): the page fingerprints made from them are those
+    made in one process, and a document with no reliable digest stays unprimed."""
+    from fastbuild.fingerprints import Fingerprints, _Unstable
+    from fastbuild.forked import split_map
+    from pelican.contents import Article
+    from pelican.settings import DEFAULT_CONFIG
+    from pelican.urlwrappers import Tag
+    from pelican.utils import SafeDatetime
+
+    settings = dict(DEFAULT_CONFIG, PATH="/site")
+    posts = []
+    for i in range(120):
+        meta = {"title": f"P{i}", "date": SafeDatetime(2020, 1, 1 + i % 28), "slug": f"p{i}"}
+        meta["tags"] = [Tag(f"t{i % 7}", settings)]
+        posts.append(Article(f"<p>{i}</p>", metadata=meta, settings=settings))
+    for i, post in enumerate(posts):
+        post.related_posts = [posts[(i + 1) % 120], posts[(i + 5) % 120]]
+        post.reading_time = i % 9
+    posts[7].odd = object()  # its repr names a memory address: no reliable digest
+
+    one, two = Fingerprints(), Fingerprints()
+    two.prime(posts, split_map(posts, 2, two.own_digests))
+    assert len(two._memo) == len(posts) - 1  # primed: every post but the odd one
+    unstable = []
+    for post in posts:
+        for full in (True, False):
+            try:
+                want = one.content(post, full)
+            except _Unstable:  # the odd post, and the posts it is related to
+                unstable.append(post.title)
+                with pytest.raises(_Unstable):
+                    two.content(post, full)
+                continue
+            assert two.content(post, full) == want
+    assert sorted(set(unstable)) == ["P2", "P6", "P7"]

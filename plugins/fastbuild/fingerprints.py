@@ -93,6 +93,23 @@ class Fingerprints:
             hit = self._memo[(id(obj), "own")] = (obj, digests)
         return hit[1]
 
+    def own_digests(self, obj: Content) -> list | None:
+        """What `prime` takes for one document: its base and own digests (JSON-able), or
+        None when it has no reliable fingerprint (then it is digested, and found
+        unstable, where a page needs it)."""
+        try:
+            return [*self._content_base(obj), *self._content_own(obj)]
+        except _Unstable:
+            return None
+
+    def prime(self, objs: list, digests: list) -> None:
+        """Take `own_digests` of `objs` worked out elsewhere (in another process)."""
+        for obj, found in zip(objs, digests, strict=True):
+            if found is not None:
+                listed, full, own, shown, refs = found
+                self._base.setdefault(id(obj), (obj, listed, full))
+                self._memo.setdefault((id(obj), "own"), (obj, (own, shown, refs)))
+
     def content(self, obj: Content, full: bool) -> str:
         key = (id(obj), full)
         hit = self._memo.get(key)

@@ -308,7 +308,11 @@ class FastWriter(Writer):
                 procs = 1
             if procs > 1 and incremental:
                 # Digest the site-wide lists (all posts, tags, ...) once here, so the
-                # forked processes inherit them instead of each computing them again.
+                # forked processes inherit them instead of each computing them again;
+                # each document's own digests are worked out in `procs` processes first.
+                docs = _documents(shared)
+                if len(docs) >= procs * _MIN_PARALLEL:
+                    self._fp.prime(docs, split_map(docs, procs, self._fp.own_digests))
                 warmed = set()
                 for job in jobs:
                     if job.template.name not in warmed:
@@ -348,6 +352,18 @@ class FastWriter(Writer):
             self.skipped,
         )
         self._save_state()
+
+
+def _documents(context: dict) -> list[Content]:
+    """The posts and pages of the site-wide lists of a context (`articles`, `pages`...),
+    each once."""
+    found = {}
+    for value in context.values():
+        if isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, Content):
+                    found.setdefault(id(item), item)
+    return list(found.values())
 
 
 def _same_file(path, entry) -> bool:
