@@ -13,10 +13,14 @@ For each N, a generated corpus (bench/gen_corpus.py) is built by, in alternation
   c  our rebuild after editing one post (a paragraph appended)
   e  `python -m syndicate --dry-run` (what `invoke syndicate --dry-run` runs) with 3 new posts
   f  Hugo (Debian's `hugo`) with a minimal layout and full-content RSS
-Each run is a child process: wall time, CPU time (user+sys of the whole process tree),
-the largest resident set of any one process (getrusage) and the peak of the summed
-proportional set size of the process tree (sampled from /proc every 50 ms, so memory
-shared between forked processes counts once). Medians of --repeat runs are reported.
+Each run is a child process: wall time, CPU time (user+sys of the whole process tree)
+and the largest resident set of any one process (getrusage). Medians of --repeat runs
+are reported. The peak of the summed proportional set size of the process tree (memory
+shared between forked processes counts once) comes from one more round of every
+scenario, sampled from /proc every 50 ms. It is a round of its own because the sampling
+costs the measured build: reading a process's smaps_rollup walks its memory map under
+the map's lock, and a build that keeps both cores busy (and forks) then waits for it,
+while single-process bare Pelican leaves the sampler a core of its own.
 Corpora and outputs live under bench/corpus-N and bench/results (git-ignored).
 """
 
@@ -91,25 +95,34 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def measure(cmd: list[str], cwd: Path, env: dict | None = None, log: Path | None = None) -> dict:
-    """Run cmd; return wall/cpu seconds, max RSS of one process and peak tree PSS (MB)."""
+def measure(
+    cmd: list[str],
+    cwd: Path,
+    env: dict | None = None,
+    log: Path | None = None,
+    sample: bool = True,
+) -> dict:
+    """Run cmd; return wall/cpu seconds, max RSS of one process and, when `sample`,
+    peak tree PSS (MB; else None)."""
     out = open(log, "ab") if log else subprocess.DEVNULL
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     peak = [0]
     done = threading.Event()
 
-    def sample():
+    def sampling():
         while not done.is_set():
             peak[0] = max(peak[0], sum(_pss_kb(p) for p in _tree(proc.pid)))
             done.wait(0.05)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sampling, daemon=True)
+    if sample:
+        sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     done.set()
-    sampler.join()
+    if sample:
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if log:
         out.close()
@@ -119,7 +132,7 @@ def measure(cmd: list[str], cwd: Path, env: dict | None = None, log: Path | None
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "rss_mb": usage.ru_maxrss / 1024,
-        "pss_mb": peak[0] / 1024,
+        "pss_mb": peak[0] / 1024 if sample else None,
     }
 
 
@@ -255,7 +268,7 @@ class Bench:
                 "-s", str(self.base / settings), "-q", *extra]  # fmt: skip
 
     def _run(self, cmd) -> dict:
-        return measure(cmd, ROOT, self.env, self.log)
+        return measure(cmd, ROOT, self.env, self.log, sample=self.sample)
 
     # timed scenarios
     def run_a(self) -> dict:
@@ -326,7 +339,7 @@ class Bench:
 
 
 def _median(runs: list[dict]) -> dict:
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0] if runs[0][k] is not None}
 
 
 def run_all(sizes, repeat, skip, log, build_dir: Path = WORK) -> dict:
@@ -336,7 +349,9 @@ def run_all(sizes, repeat, skip, log, build_dir: Path = WORK) -> dict:
         print(f"N={n}: preparing", flush=True)
         bench.prepare()
         runs = {k: [] for k in SCENARIOS if k not in skip}
-        for round_no in range(repeat):
+        sampled = {}  # the memory round: the same scenarios, with the PSS sampler
+        for round_no in range(repeat + 1):
+            bench.sample = round_no == repeat
             order = ["a", "b", "bw", "bs", "bc", "d", "c", "f", "e"]
             for key in order:
                 if key not in runs:
@@ -349,10 +364,22 @@ def run_all(sizes, repeat, skip, log, build_dir: Path = WORK) -> dict:
                 except RuntimeError as e:
                     print(f"  {key}: FAILED {e}", flush=True)
                     continue
+                if bench.sample:
+                    sampled[key] = r
+                    print(f"  N={n} memory round {key}: {r['wall']:.2f} s wall, "
+                          f"{r['pss_mb']:.0f} MB", flush=True)  # fmt: skip
+                    continue
                 runs[key].append(r)
                 print(f"  N={n} round {round_no + 1} {key}: {r['wall']:.2f} s wall, "
-                      f"{r['cpu']:.2f} s cpu, {r['pss_mb']:.0f} MB", flush=True)  # fmt: skip
-        results[str(n)] = {k: _median(v) | {"runs": len(v)} for k, v in runs.items() if v}
+                      f"{r['cpu']:.2f} s cpu, {r['rss_mb']:.0f} MB RSS", flush=True)  # fmt: skip
+        results[str(n)] = {}
+        for key, timed in runs.items():
+            if timed and key in sampled:
+                results[str(n)][key] = _median(timed) | {
+                    "pss_mb": sampled[key]["pss_mb"],
+                    "sampled_wall": sampled[key]["wall"],
+                    "runs": len(timed),
+                }
     return results
 
 
@@ -549,6 +576,10 @@ def render(data: dict) -> str:
         "Time is wall-clock seconds; CPU is user+system seconds of the whole process tree;",
         "RSS is the largest resident set of any one process; PSS is the peak of the summed",
         "proportional set size of the process tree (shared pages of forked workers count once).",
+        "PSS comes from one more round of every scenario with the memory sampler on; its",
+        "wall time is in the last column. The sampler reads each process's smaps_rollup",
+        "every 50 ms, which costs a build that keeps both cores busy (it waits for the",
+        "reads and shares its cores), so times and CPU come from rounds without it.",
         "",
     ]
     sizes = sorted(results, key=int)
@@ -559,8 +590,10 @@ def render(data: dict) -> str:
                 scenario_rows.append([
                     f"{int(n):,}", f"({key})", f"{r['wall']:.2f}", f"{r['cpu']:.2f}",
                     f"{r['rss_mb']:.0f}", f"{r['pss_mb']:.0f}", str(r["runs"]),
+                    f"{r['sampled_wall']:.2f}" if "sampled_wall" in r else "–",
                 ])  # fmt: skip
     header = ["N", "scenario", "wall s", "CPU s", "max RSS MB", "peak PSS MB", "runs"]
+    header += ["wall s, sampled"]
     lines += _table(header, scenario_rows, left=(1,))
     lines += [
         "",
