@@ -102,7 +102,7 @@ def forked_map(func, items: list, workers: int):
 # (RELAY_SHARE), at least RELAY_CHUNK and at most RELAY_CHUNK_MAX.
 RELAY_CHUNK = 128
 RELAY_CHUNK_MAX = 384
-RELAY_SHARE = 40
+RELAY_SHARE = 28
 
 
 def relay_chunk(count: int) -> int:
