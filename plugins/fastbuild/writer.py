@@ -90,16 +90,18 @@ class FastWriter(Writer):
         self.rendered = 0
         self.skipped = 0
 
-    def map_apart(self, work, items: list, at_least: int = _MIN_PARALLEL) -> list:
-        """[work(item) for item in items], shared round-robin with forked processes when
-        FASTBUILD_PARALLEL_WRITE is on and each would have `at_least` items. For plugins
-        with work to do while the pages are queued (the manifest's records, the feeds):
-        `work` must return JSON-able data, and anything else it changes stays in the
-        process that did it."""
+    def map_shares(self, work, items: list, at_least: int = _MIN_PARALLEL) -> list:
+        """[work(share) for each share of `items`]: the items dealt round-robin among
+        FASTBUILD_WORKERS processes (this one and forked ones) when FASTBUILD_PARALLEL_WRITE
+        is on and each share would have `at_least` items; else one share of them all, here.
+        For plugins with work to do while the pages are queued (the manifest's records,
+        the feeds): `work` is called once per process, so what it caches it shares across
+        its items; it must return JSON-able data, and anything else it changes stays in
+        the process that did it."""
         procs = min(self.conf["FASTBUILD_WORKERS"], len(items) // at_least or 1)
         if procs < 2 or not self.conf["FASTBUILD_PARALLEL_WRITE"]:
-            return [work(item) for item in items]
-        return split_map(items, procs, work)
+            return [work(items)]
+        return split_map([items[i::procs] for i in range(procs)], procs, work)
 
     # state of the last build: relative path -> [fingerprint, size, mtime_ns, sha1]
     def _load_state(self) -> dict:
@@ -310,7 +312,8 @@ class FastWriter(Writer):
                 # Digest the site-wide lists (all posts, tags, ...) once here, so the
                 # forked processes inherit them instead of each computing them again;
                 # each document's own digests are worked out in `procs` processes first.
-                docs = _documents(shared)
+                docs = [d for d in shared.get("generated_content", {}).values()
+                        if isinstance(d, Content)]  # fmt: skip
                 if len(docs) >= procs * _MIN_PARALLEL:
                     self._fp.prime(docs, split_map(docs, procs, self._fp.own_digests))
                 warmed = set()
@@ -352,18 +355,6 @@ class FastWriter(Writer):
             self.skipped,
         )
         self._save_state()
-
-
-def _documents(context: dict) -> list[Content]:
-    """The posts and pages of the site-wide lists of a context (`articles`, `pages`...),
-    each once."""
-    found = {}
-    for value in context.values():
-        if isinstance(value, list | tuple):
-            for item in value:
-                if isinstance(item, Content):
-                    found.setdefault(id(item), item)
-    return list(found.values())
 
 
 def _same_file(path, entry) -> bool:

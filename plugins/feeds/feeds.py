@@ -567,12 +567,12 @@ class FeedsGenerator(Generator):
                     done.append([feed.path, file])
             return done
 
-        # Half the feeds in another process when the writer offers one (fastbuild's) and
-        # they list enough entries to be worth a fork. A post in feeds of both halves
-        # has its entry made in each process.
-        map_apart = getattr(writer, "map_apart", None)
-        if map_apart is not None and sum(len(g[4]) for g in stale) >= _APART_MIN_ENTRIES:
-            reports = map_apart(write_feeds, [stale[0::2], stale[1::2]], at_least=1)
+        # The feeds dealt out to other processes when the writer offers that (fastbuild's)
+        # and they list enough entries to be worth a fork. A post listed by feeds of two
+        # shares has its entry made in each process.
+        map_shares = getattr(writer, "map_shares", None)
+        if map_shares is not None and sum(len(g[4]) for g in stale) >= _APART_MIN_ENTRIES:
+            reports = map_shares(write_feeds, stale, at_least=1)
         else:
             reports = [write_feeds(stale)]
         written = set()

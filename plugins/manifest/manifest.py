@@ -255,12 +255,12 @@ def _record_file(record: dict, path: Path, fingerprint: str) -> dict:
     }
 
 
-def write_manifest(articles, settings, map_apart=None) -> Path:
+def write_manifest(articles, settings, map_shares=None) -> Path:
     """Write index.json and the changed posts' files; remove files of vanished posts.
 
-    `map_apart(work, items)`, when the writer offers one (fastbuild's does), makes and
-    writes the changed posts' files: it may do part of them in another process, so each
-    one's index entry is what comes back."""
+    `map_shares(work, items)`, when the writer offers one (fastbuild's does), makes and
+    writes the changed posts' files: it may deal them out to other processes, so each
+    one's index entry is what comes back (the entries are sorted afterwards)."""
     conf = get_settings(settings)
     folder = Path(conf["MANIFEST_PATH"])
     posts_dir = folder / "posts"
@@ -277,11 +277,14 @@ def write_manifest(articles, settings, map_apart=None) -> Path:
             continue
         todo.append((article, newsletter, posts_dir / name, fingerprint))
 
-    def record(item) -> dict:
-        article, newsletter, path, fingerprint = item
-        return _record_file(post_record(article, settings, newsletter), path, fingerprint)
+    def records(share) -> list[dict]:
+        return [
+            _record_file(post_record(article, settings, newsletter), path, fingerprint)
+            for article, newsletter, path, fingerprint in share
+        ]
 
-    entries += map_apart(record, todo) if map_apart else [record(item) for item in todo]
+    for made in map_shares(records, todo) if map_shares else [records(todo)]:
+        entries += made
     written = len(todo)
     entries.sort(key=lambda e: (e["date"], e["slug"]))
     ids = {}
@@ -333,7 +336,7 @@ def write_after_articles(generator, writer=None) -> None:
     """Write the manifest once the articles are written (the build did not fail)."""
     articles = [(a, newsletter_mode(a)) for a in generator.articles]
     articles += [(a, "only") for a in getattr(generator, "email_only_articles", [])]
-    write_manifest(articles, generator.settings, getattr(writer, "map_apart", None))
+    write_manifest(articles, generator.settings, getattr(writer, "map_shares", None))
 
 
 def register():
