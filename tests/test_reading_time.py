@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html as html_module
 import json
+import random
 import sys
 
 import pytest
@@ -39,6 +41,34 @@ def test_count_words_skips_markup_scripts_and_styles():
 def test_ascii_text_counts_the_words_the_unicode_rule_counts(html):
     text = " ".join(lxml_html.fragment_fromstring(html, create_parent="div").itertext())
     assert reading_time.count_words(html) == len(reading_time._WORD.findall(text)) > 5
+
+
+def _by_the_rule(html: str) -> int:
+    """The words the Unicode rule finds in the text of `html`, one regular expression."""
+    text = html_module.unescape(reading_time._NOT_TEXT.sub(" ", html))
+    return len(reading_time._WORD.findall(text))
+
+
+def test_word_counts_follow_the_unicode_rule_whatever_the_characters():
+    # apostrophes of both kinds, smarty's quotes and dashes, other letters and digits
+    # than ASCII's, punctuation, entities and tags, in random order
+    alphabet = [*"ab Z09_'’‘“”–—…«»\u00a0-.,;:!?()/\t\né中٣ ", "&rsquo;", "<em>", "</em>"]
+    rng = random.Random(1234)
+    for _ in range(3000):
+        html = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert reading_time.count_words(html) == _by_the_rule(html), repr(html)
+
+
+@pytest.mark.parametrize(
+    ("html", "want"),
+    [
+        ("<p>don’t “say” it’s – fine — ok… «oui»</p>", 6),  # smarty's marks only: ASCII path
+        ("<p>don't '' a''b ' x'y'z 'q'</p>", 5),
+        ("<p>Café don’t</p>", 2),  # another letter: Unicode's rule
+    ],
+)
+def test_typography_and_apostrophes(html, want):
+    assert reading_time.count_words(html) == _by_the_rule(html) == want
 
 
 def _words_of_the_tree(html: str) -> int:
@@ -139,3 +169,10 @@ def test_a_broken_article_store_is_ignored(tmp_path):
     out = build_site(tmp_path, content=content)
     assert "1 min read" in _minutes_on_page(out, "p")
     assert json.loads((store / "index.json").read_text())["articles"]
+
+
+def test_smartys_typography_is_counted_the_ascii_way(monkeypatch):
+    html = "<p>‘Don’t’ – “say” it’s fine — ok… «oui»&nbsp;non</p>"
+    want = _by_the_rule(html)
+    monkeypatch.setattr(reading_time, "_WORD", None)  # Unicode's rule is not needed here
+    assert reading_time.count_words(html) == want == 7

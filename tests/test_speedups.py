@@ -11,6 +11,9 @@ from pelican import readers, utils
 from pelican.contents import Article
 from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import SafeDatetime
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
 
 from tests.sitebuild import ROOT
 
@@ -232,3 +235,59 @@ def test_translation_id_naming_a_missing_attribute_fails_as_in_pelican(active):
     for function in (speedups._process_translations, speedups._original_process_translations):
         with pytest.raises(AttributeError, match="Cannot use"):
             function(_translated(settings, "x"), ("slug", "nothing"))
+
+
+class _Prefixed(HtmlFormatter):
+    """A formatter that names its classes its own way: its tables are its own."""
+
+    def _get_css_class(self, ttype):
+        return "x-" + super()._get_css_class(ttype)
+
+
+@pytest.mark.parametrize(
+    ("cls", "options"),
+    [
+        (HtmlFormatter, {}),
+        (HtmlFormatter, {"style": "monokai"}),
+        (HtmlFormatter, {"classprefix": "hl-"}),
+        (HtmlFormatter, {"style": "monokai", "classprefix": "hl-", "cssclass": "code"}),
+        (_Prefixed, {}),
+    ],
+)
+def test_code_highlighting_tables_are_pygments_own(active, cls, options):
+    source = 'def greet(name):\n    return f"hello {name}"  # a comment\n'
+    lexer = get_lexer_by_name("python")
+
+    def made(stylesheet):
+        HtmlFormatter._create_stylesheet = stylesheet
+        try:
+            formatters = [cls(**options) for _ in range(3)]
+        finally:
+            HtmlFormatter._create_stylesheet = speedups._create_stylesheet
+        return [
+            (f.ttype2class, f.class2style, highlight(source, lexer, f), f.get_style_defs())
+            for f in formatters
+        ]
+
+    speedups._stylesheets.clear()
+    ours = made(speedups._create_stylesheet)
+    assert ours == made(speedups._original_stylesheet)
+    assert len({id(tables) for made_by in ours for tables in made_by[:2]}) == 6  # own copies
+    assert '<span class="' in ours[0][2]  # highlighted with classes
+
+
+def test_code_highlighting_tables_differ_by_style_and_prefix(active):
+    speedups._stylesheets.clear()
+    plain, prefixed = HtmlFormatter(), HtmlFormatter(classprefix="hl-")
+    dark, own = HtmlFormatter(style="monokai"), _Prefixed()
+    assert set(prefixed.class2style) == {"hl-" + name for name in plain.class2style}
+    assert set(own.class2style) == {"x-" + name for name in plain.class2style}
+    assert dark.class2style != plain.class2style
+    assert len(speedups._stylesheets) == 4
+    plain.ttype2class.clear()  # what one formatter does to its tables stays its own
+    prefixed.class2style.clear()
+    assert HtmlFormatter().ttype2class and HtmlFormatter(classprefix="hl-").class2style
+    speedups.activate(False)
+    speedups._stylesheets.clear()
+    HtmlFormatter()
+    assert not speedups._stylesheets  # inactive: Pygments' own work, nothing kept

@@ -126,7 +126,9 @@ def relay_map(items, procs: int, work) -> list:
     after each fork), and that memory grows with the site. With a fixed chunk the number
     of forks grew with the site too, and so their cost with its square: at 10,000 posts
     (21,000 pages) 128-page chunks spent 7.6 s in the relay, 384-page ones 6.0 s. The
-    cap bounds what a renderer comes to own (20-30 KB a page)."""
+    cap bounds what a renderer comes to own (20-30 KB a page). When less than two chunks
+    are left, the next renderer takes half of them: a whole chunk would leave this process
+    waiting for it with nothing left to do."""
     chunk = relay_chunk(len(items))
     results = [None] * len(items)
     front, back = 0, len(items)
@@ -136,7 +138,9 @@ def relay_map(items, procs: int, work) -> list:
     try:
         while True:
             while len(live) < procs - 1 and back - front > chunk:
-                first, front = front, front + chunk
+                # the last chunk is half of what is left (less than two chunks), so that
+                # this process and the renderer finish together
+                first, front = front, front + min(chunk, (back - front) // 2)
                 read_end, pid = fork_worker(work, items[first:front])
                 live[read_end] = (pid, first, front)
                 forked = True

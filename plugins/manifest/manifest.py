@@ -268,20 +268,27 @@ def write_manifest(articles, settings, map_shares=None) -> Path:
     siteurl = settings["SITEURL"].rstrip("/")
     previous = {e["file"]: e for e in _read_index(folder).get("posts", []) if "file" in e}
     entries, todo = [], []
-    for article, newsletter in articles:
-        name = _file_name(article)
-        fingerprint = _fingerprint(article, siteurl, newsletter)
-        old = previous.get(name)
-        if old and old.get("fingerprint") == fingerprint and (posts_dir / name).exists():
-            entries.append(old)
-            continue
-        todo.append((article, newsletter, posts_dir / name, fingerprint))
+    if previous:
+        for article, newsletter in articles:
+            name = _file_name(article)
+            fingerprint = _fingerprint(article, siteurl, newsletter)
+            old = previous.get(name)
+            if old and old.get("fingerprint") == fingerprint and (posts_dir / name).exists():
+                entries.append(old)
+                continue
+            todo.append((article, newsletter, name, fingerprint))
+    else:  # a first build writes every post: each is named and fingerprinted in its share
+        todo = [(article, newsletter, None, None) for article, newsletter in articles]
 
     def records(share) -> list[dict]:
-        return [
-            _record_file(post_record(article, settings, newsletter), path, fingerprint)
-            for article, newsletter, path, fingerprint in share
-        ]
+        made = []
+        for article, newsletter, name, fingerprint in share:
+            if name is None:
+                name = _file_name(article)
+                fingerprint = _fingerprint(article, siteurl, newsletter)
+            record = post_record(article, settings, newsletter)
+            made.append(_record_file(record, posts_dir / name, fingerprint))
+        return made
 
     for made in map_shares(records, todo) if map_shares else [records(todo)]:
         entries += made
