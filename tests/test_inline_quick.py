@@ -202,3 +202,25 @@ def test_patterns_without_a_need_are_always_tried(md_settings):
     quick = convert_all(texts, settings, quick=True)
     assert quick == convert_all(texts, settings, quick=False)
     assert "<abbr>API</abbr>" in quick[-1] and "<em>the <abbr>CLI</abbr></em>" in quick[-1]
+
+
+def test_patterns_changed_between_documents_are_honoured(md_settings):
+    """What each pattern needs is worked out once for a run of documents, and again when
+    the patterns, or the expression of one of them, are not those of the last document."""
+    inline_quick.activate(True)
+    try:
+        md = markdown.Markdown(**md_settings)
+        assert isinstance(md.treeprocessors["inline"], inline_quick.QuickInlineProcessor)
+        text = "The API and *the CLI* [a URL](/u)."
+        first = md.convert(text)
+        md.reset()
+        md.inlinePatterns.register(_Caps(r"\bAPI\b", md), "caps", 5)
+        added = md.convert(text)
+        md.reset()
+        md.inlinePatterns["caps"].compiled_re = re.compile(r"\bCLI\b")
+        swapped = md.convert("Only the CLI here.")
+    finally:
+        inline_quick.activate(False)
+    assert "<abbr>" not in first
+    assert "<abbr>API</abbr>" in added and "<abbr>CLI</abbr>" not in added
+    assert "<abbr>CLI</abbr>" in swapped

@@ -15,6 +15,8 @@ a tag is block-level is looked up in a set instead of Markdown's list.
 
 from __future__ import annotations
 
+import functools
+
 from markdown import blockparser, blockprocessors
 from markdown.extensions import abbr, def_list, footnotes
 
@@ -48,14 +50,21 @@ _DECLINING_RUNS = {
 
 def need_of(processor) -> tuple[str, ...] | None:
     """What a block must contain for `processor` to take it; None if unknown."""
-    cls = type(processor)
+    attribute = _regex_attribute(type(processor))
+    regex = getattr(processor, attribute, None) if attribute else None
+    return required_text(regex) if hasattr(regex, "pattern") else None
+
+
+@functools.cache
+def _regex_attribute(cls) -> str | None:
+    """The attribute holding the expression a processor class's test (or declining run)
+    searches for; None if its test is not known to be such a search."""
     test = getattr(getattr(cls, "test", None), "__code__", None)
     run = getattr(getattr(cls, "run", None), "__code__", None)
     attribute = _REGEX_TESTS.get(test)
     if attribute is None and (test, run) in _DECLINING_RUNS:
         attribute = "RE"
-    regex = getattr(processor, attribute, None) if attribute else None
-    return required_text(regex) if hasattr(regex, "pattern") else None
+    return attribute
 
 
 class QuickBlockParser(_ORIGINAL):

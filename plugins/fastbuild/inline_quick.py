@@ -110,11 +110,16 @@ class QuickInlineProcessor(_ORIGINAL):
     markdowns = _ORIGINAL  # the class this one stands in for
 
     def run(self, tree, ancestors=None):
-        # The patterns as they are for this document, each with what it needs.
-        self._patterns = list(self.inlinePatterns)
-        self._needs = [required_text(p.getCompiledRegExp()) for p in self._patterns]
-        self._texts = sorted({text for need in self._needs if need for text in need})
-        self._plans = {}
+        # The patterns as they are for this document, each with what it needs; worked out
+        # again only when they (or their expressions) are not those of the last document.
+        patterns = tuple(self.inlinePatterns)
+        regexes = tuple(p.getCompiledRegExp() for p in patterns)
+        known = getattr(self, "_known", None)
+        if known is None or known[0] != patterns or known[1] != regexes:
+            needs = [required_text(regex) for regex in regexes]
+            texts = sorted({text for need in needs if need for text in need})
+            known = self._known = (patterns, regexes, needs, texts, {})
+        self._patterns, self._needs, self._texts, self._plans = known[0], *known[2:]
         if not self._texts or None in self._needs:
             return super().run(tree, ancestors)
         # Text holding none of the needed runs and no placeholder comes out of Markdown's
