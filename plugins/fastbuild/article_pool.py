@@ -43,17 +43,16 @@ def make_articles(generator, stored, rels: list[str], workers: int) -> None:
     global _WORK
     _WORK = (generator, stored)
     try:
-        for rel, made in zip(rels, forked_map(_job, rels, workers), strict=True):
-            if made is not None:
-                stored.adopt(rel, *made)
+        for rel, entry in zip(rels, forked_map(_job, rels, workers), strict=True):
+            if entry is not None:
+                stored.adopt(rel, entry)
     finally:
         _WORK = None
     log.debug("fastbuild: %d of %d articles made in %d workers", stored.made, len(rels), workers)
 
 
 def _job(rel: str):
-    """Worker: the article store's index entry for `rel` and the stored bytes, or None
-    (left to Pelican)."""
+    """Worker: the article store's index entry for `rel`, or None (left to Pelican)."""
     generator, stored = _WORK
     root = logging.getLogger()
     capture = _Capture()
@@ -73,7 +72,7 @@ def _job(rel: str):
             return None
         if capture.worst >= logging.WARNING:
             return None
-        return stored.put_raw(rel, article)
+        return stored.put(rel, article)
     except Exception:
         return None
     finally:

@@ -83,7 +83,6 @@ class ArticleCache:
         self.new: dict[str, list] = {}
         self.hits = 0
         self._made: dict[str, list] = {}  # stored this build by worker processes
-        self._loaded: dict[str, object] = {}  # what they stored, loaded as it came
         self._stamps: dict[str, list[int] | None] = {}  # taken once per build
         self._digests: dict[str, str | None] = {}
         self._by_bytes = generator.settings.get("DEFAULT_DATE") != "fs"
@@ -126,31 +125,21 @@ class ArticleCache:
         entry = self._current(rel)
         if entry is None:
             return default
-        article = self._loaded.pop(rel, None)
-        if article is None:
-            try:
-                article = self._load((self.root / entry[1]).read_bytes())
-            except Exception as e:  # a damaged or outdated entry: read the source instead
-                log.debug("fastbuild: stored article %s not usable (%s)", rel, e)
-                return default
+        try:
+            raw = (self.root / entry[1]).read_bytes()
+            article = _Unpickler(
+                io.BytesIO(raw), self.generator.settings, self.generator.context
+            ).load()
+        except Exception as e:  # a damaged or outdated entry: read the source instead
+            log.debug("fastbuild: stored article %s not usable (%s)", rel, e)
+            return default
         self.new[rel] = entry
         self.hits += rel not in self._made
         return article
 
-    def _load(self, raw: bytes):
-        return _Unpickler(io.BytesIO(raw), self.generator.settings, self.generator.context).load()
-
-    def adopt(self, rel: str, entry: list, raw: bytes | None = None) -> None:
-        """Take the entry a worker process stored for `rel` (article_pool.py) and, given
-        the stored bytes, load the article now: this process waits for the workers
-        meanwhile, and Pelican's loop, which asks for every article afterwards, runs
-        alone."""
+    def adopt(self, rel: str, entry: list) -> None:
+        """Take the entry a worker process stored for `rel` (article_pool.py)."""
         self._made[rel] = entry
-        if raw is not None:
-            try:
-                self._loaded[rel] = self._load(raw)
-            except Exception as e:  # left to `get`, which reads the stored file
-                log.debug("fastbuild: stored article %s not loaded (%s)", rel, e)
 
     @property
     def made(self) -> int:
@@ -160,11 +149,6 @@ class ArticleCache:
     def put(self, rel: str, article) -> list | None:
         """`cache_data` for the article generator: store what Pelican just made, and
         return its index entry (None when it is not stored)."""
-        stored = self.put_raw(rel, article)
-        return stored and stored[0]
-
-    def put_raw(self, rel: str, article) -> tuple[list, bytes] | None:
-        """`put`, also giving the stored bytes (a worker hands them to the parent)."""
         stamp = self._stamp(rel)
         if stamp is None or _in_future(article):
             return None
@@ -180,11 +164,10 @@ class ArticleCache:
         digest = self._digest(rel)
         if digest is None:
             return None
-        raw = buffer.getvalue()
-        if not write_atomic(self.root / name, raw, f"the stored article {rel}"):
+        if not write_atomic(self.root / name, buffer.getvalue(), f"the stored article {rel}"):
             return None
         self.new[rel] = [stamp, name, digest]
-        return self.new[rel], raw
+        return self.new[rel]
 
     def _settle_slugs(self, article) -> None:
         """Work out the slugs of the article's category, tags and authors before it is
@@ -207,7 +190,6 @@ class ArticleCache:
 
     def save(self) -> None:
         """Write the index of this build's articles; delete entries no source uses."""
-        self._loaded.clear()
         if self.new == self.old:
             return
         used = {entry[1] for entry in self.new.values()}
