@@ -89,6 +89,7 @@ class FastWriter(Writer):
         self._new: dict[str, list] = {}
         self.rendered = 0
         self.skipped = 0
+        self._relatives: dict[str, str] = {}  # folder -> get_relative_path of its files
 
     def map_shares(self, work, items: list, at_least: int = _MIN_PARALLEL) -> list:
         """[work(share) for each share of `items`]: the items dealt round-robin among
@@ -195,7 +196,7 @@ class FastWriter(Writer):
         # objects read it from the shared context to make their links: remember the
         # values this page would have seen, to restore them when it is rendered.
         if relative_urls:
-            local_siteurl = path_to_url(get_relative_path(name))
+            local_siteurl = path_to_url(self._relative_path(name))
         else:
             local_siteurl = context.get("localsiteurl", None)
         if local_siteurl:
@@ -209,6 +210,17 @@ class FastWriter(Writer):
             self._signal(job)
             return
         self._jobs.append(job)
+
+    def _relative_path(self, name: str) -> str:
+        """Pelican's get_relative_path(name), worked out once per folder: it counts the
+        components of the path, and every file of a folder has one more than the folder."""
+        folder, file = os.path.split(name)
+        if not file:
+            return get_relative_path(name)
+        found = self._relatives.get(folder)
+        if found is None:
+            found = self._relatives[folder] = get_relative_path(name)
+        return found
 
     def _fingerprint(self, job: _Job, kwargs: dict) -> str | None:
         names = self._fp.template_variables(job.template)
