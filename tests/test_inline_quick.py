@@ -224,3 +224,29 @@ def test_patterns_changed_between_documents_are_honoured(md_settings):
     assert "<abbr>" not in first
     assert "<abbr>API</abbr>" in added and "<abbr>CLI</abbr>" not in added
     assert "<abbr>CLI</abbr>" in swapped
+
+
+def test_reference_patterns_wait_for_a_document_with_references(md_settings, monkeypatch):
+    """Without a link reference defined, "[text][id]" and "[id]" make nothing, and the
+    reference patterns are not tried; with one, they are, and link as Markdown does."""
+    from markdown import inlinepatterns
+
+    tried = []
+    apply = treeprocessors.InlineProcessor._InlineProcessor__applyPattern
+
+    def counted(self, pattern, *args):
+        if isinstance(pattern, inlinepatterns.ReferenceInlineProcessor):
+            tried.append(type(pattern).__name__)
+        return apply(self, pattern, *args)
+
+    without = "A [link](/a) and [undefined][x], [short] and ![image][y] -- [x]: not a ref."
+    with_refs = 'A [link][x], [x] and ![image][x]; [missing][z].\n\n[x]: /to "Title"'
+    quick = convert_all([without, with_refs], md_settings, quick=True)
+    monkeypatch.setattr(treeprocessors.InlineProcessor, "_InlineProcessor__applyPattern", counted)
+    convert_all([without], md_settings, quick=True)
+    assert tried == []  # the reference patterns were left out
+    convert_all([with_refs], md_settings, quick=True)
+    assert "ReferenceInlineProcessor" in tried and "ImageReferenceInlineProcessor" in tried
+    monkeypatch.undo()
+    assert quick == convert_all([without, with_refs], md_settings, quick=False)
+    assert '<a href="/to" title="Title">link</a>' in quick[1] and "[missing][z]" in quick[1]

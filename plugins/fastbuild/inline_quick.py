@@ -9,9 +9,11 @@ contain (a run of characters, or one of a few: `*` or `_` for emphasis; read fro
 pattern's own regular expression) and tries each piece of text only against the
 patterns whose needs it holds, and passes over text that holds no need at all (and no
 placeholder) without Markdown's per-node work, since Markdown's loop would give it back
-unchanged. Everything else is Python-Markdown's own code, so the output is the same;
-conversion takes less than half the time with `smarty`. Python-Markdown's own test suite
-runs with this on (tests/test_markdown_suite.py).
+unchanged. A document that defines no link reference does not try the reference
+patterns at all: for an undefined id they make nothing. Everything else is
+Python-Markdown's own code, so the output is the same; conversion takes less than half
+the time with `smarty`. Python-Markdown's own test suite runs with this on
+(tests/test_markdown_suite.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import re
 import xml.etree.ElementTree as etree
 
-from markdown import treeprocessors, util
+from markdown import inlinepatterns, treeprocessors, util
 from markdown.extensions import smarty
 
 try:  # the regular-expression parser moved in Python 3.11
@@ -112,14 +114,25 @@ class QuickInlineProcessor(_ORIGINAL):
     def run(self, tree, ancestors=None):
         # The patterns as they are for this document, each with what it needs; worked out
         # again only when they (or their expressions) are not those of the last document.
+        # A document that defines no link reference gets nothing from the reference
+        # patterns ("[text][id]", "[id]", and their image forms): they are not tried.
         patterns = tuple(self.inlinePatterns)
         regexes = tuple(p.getCompiledRegExp() for p in patterns)
+        no_references = not getattr(self.md, "references", None)
         known = getattr(self, "_known", None)
-        if known is None or known[0] != patterns or known[1] != regexes:
+        if known is None or known[:3] != (patterns, regexes, no_references):
             needs = [required_text(regex) for regex in regexes]
-            texts = sorted({text for need in needs if need for text in need})
-            known = self._known = (patterns, regexes, needs, texts, {})
-        self._patterns, self._needs, self._texts, self._plans = known[0], *known[2:]
+            idle = frozenset(
+                index
+                for index, pattern in enumerate(patterns)
+                if no_references and _reference_pattern(pattern)
+            )
+            texts = sorted(
+                {text for i, need in enumerate(needs) if need and i not in idle for text in need}
+            )
+            known = self._known = (patterns, regexes, no_references, needs, idle, texts, {})
+        self._patterns = patterns
+        self._needs, self._idle, self._texts, self._plans = known[3:]
         if not self._texts or None in self._needs:
             return super().run(tree, ancestors)
         # Text holding none of the needed runs and no placeholder comes out of Markdown's
@@ -178,10 +191,11 @@ class QuickInlineProcessor(_ORIGINAL):
         present = frozenset(filter(data.__contains__, self._texts))
         plan = self._plans.get(present)
         if plan is None:
+            idle = self._idle
             plan = self._plans[present] = tuple(
                 index
                 for index, need in enumerate(self._needs)
-                if need is None or not present.isdisjoint(need)
+                if index not in idle and (need is None or not present.isdisjoint(need))
             )
         return plan
 
@@ -206,6 +220,20 @@ class QuickInlineProcessor(_ORIGINAL):
                         break
                 data, matched, start = apply(patterns[index], data, index, start)
         return data
+
+
+def _reference_pattern(pattern) -> bool:
+    """Whether `pattern` is one of Markdown's reference patterns (its own match handler):
+    for an id the document does not define, the handler makes nothing and changes
+    nothing (`ReferenceInlineProcessor.handleMatch`), so without any reference the
+    pattern leaves every text as it is."""
+    return (
+        isinstance(pattern, inlinepatterns.ReferenceInlineProcessor)
+        and type(pattern).handleMatch is _REFERENCE_MATCH
+    )
+
+
+_REFERENCE_MATCH = inlinepatterns.ReferenceInlineProcessor.handleMatch
 
 
 def _supported() -> bool:
