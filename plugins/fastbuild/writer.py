@@ -89,7 +89,7 @@ class FastWriter(Writer):
         self._new: dict[str, list] = {}
         self.rendered = 0
         self.skipped = 0
-        self._relatives: dict[str, str] = {}  # folder -> get_relative_path of its files
+        self._relatives: dict[int, str] = {}  # depth -> get_relative_path of its files
 
     def map_shares(self, work, items: list, at_least: int = _MIN_PARALLEL) -> list:
         """[work(share) for each share of `items`]: the items dealt round-robin among
@@ -212,14 +212,15 @@ class FastWriter(Writer):
         self._jobs.append(job)
 
     def _relative_path(self, name: str) -> str:
-        """Pelican's get_relative_path(name), worked out once per folder: it counts the
-        components of the path, and every file of a folder has one more than the folder."""
-        folder, file = os.path.split(name)
-        if not file:
+        """Pelican's get_relative_path(name), worked out once per depth: it counts the
+        components of the path, which for a plain relative path (no leading, doubled or
+        trailing "/") is one more than its "/"s."""
+        if name.startswith("/") or name.endswith("/") or "//" in name or os.sep != "/":
             return get_relative_path(name)
-        found = self._relatives.get(folder)
+        depth = name.count("/")
+        found = self._relatives.get(depth)
         if found is None:
-            found = self._relatives[folder] = get_relative_path(name)
+            found = self._relatives[depth] = get_relative_path(name)
         return found
 
     def _fingerprint(self, job: _Job, kwargs: dict) -> str | None:
