@@ -762,3 +762,33 @@ def test_relative_paths_worked_out_per_depth_are_pelicans():
         assert writer._relative_path(name) == get_relative_path(name), name
     assert writer._relatives[4] == "../../../.."
     assert len(writer._relatives) <= 6  # one per depth, not one per page
+
+
+def test_the_article_stores_tables_are_let_go_once_the_articles_are_loaded(
+    tmp_path, data_dir, caplog
+):
+    """After the article generator has finished, the store's per-build tables (index,
+    stamps, digests) are emptied: the rest of the build, and every fork it makes, does
+    without them. What they held was saved: the next build takes every article from it."""
+    caplog.set_level(logging.INFO)
+    stores = []
+
+    def keep(generators):
+        stores.extend(getattr(g, "_fastbuild_articles", None) for g in generators)
+
+    content = tmp_path / "content"
+    for i in range(5):
+        write_post(content, f"p{i}.md", f"Title: Post {i}\nDate: 2020-01-0{i + 1}\n\nHi.\n")
+    build = {"content": content, "DATA_PATH": str(data_dir), **ALL_ON}
+    signals.all_generators_finalized.connect(keep)
+    try:
+        build_site(tmp_path, **build)
+        build_site(tmp_path, **build)
+    finally:
+        signals.all_generators_finalized.disconnect(keep)
+    stores = [store for store in stores if store is not None]
+    assert len(stores) == 2
+    for store in stores:
+        tables = (store.old, store.new, store._made, store._stamps, store._digests)
+        assert not any(tables) and not store._slugs
+    assert _store_use() == "fastbuild: 5 articles from the cache, 0 read"

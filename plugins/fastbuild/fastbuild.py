@@ -221,6 +221,7 @@ def on_article_generator_finalized(generator) -> None:
         read = len(stored.new) - stored.hits
         where = f" ({stored.made} in worker processes)" if stored.made else ""
         log.info("fastbuild: %d articles from the cache, %d read%s", stored.hits, read, where)
+        stored.release()
 
 
 def on_page_generator_init(generator) -> None:
