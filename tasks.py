@@ -259,7 +259,7 @@ def syndicate(
         "skip": "scenarios to leave out, e.g. e,f",
     }
 )
-def bench(c, sizes="1000,5000,10000", repeat=3, skip=""):
+def bench(c, sizes="1000,5000,10000", repeat=5, skip=""):
     """Benchmark against bare Pelican and Hugo; writes docs/benchmarks.md (takes a while)."""
     cmd = [sys.executable, "bench/run.py", "--sizes", sizes, "--repeat", str(repeat)]
     if skip:

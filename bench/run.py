@@ -684,7 +684,7 @@ def render(data: dict) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="1000,5000,10000", help="comma-separated post counts")
-    p.add_argument("--repeat", type=int, default=3, help="alternating runs per scenario")
+    p.add_argument("--repeat", type=int, default=5, help="alternating runs per scenario")
     p.add_argument("--skip", default="", help="scenarios to leave out, e.g. e,f")
     p.add_argument("--profile-size", type=int, default=1000, help="N for the profile; 0 = none")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
