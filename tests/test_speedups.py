@@ -291,3 +291,14 @@ def test_code_highlighting_tables_differ_by_style_and_prefix(active):
     speedups._stylesheets.clear()
     HtmlFormatter()
     assert not speedups._stylesheets  # inactive: Pygments' own work, nothing kept
+
+
+def test_a_style_that_cannot_be_a_key_is_worked_out_each_time(active):
+    plain = HtmlFormatter()
+    formatter = HtmlFormatter.__new__(HtmlFormatter)
+    formatter.style = list(plain.style)  # its (token type, style) pairs: not hashable
+    formatter.classprefix = ""
+    speedups._stylesheets.clear()
+    speedups._create_stylesheet(formatter)
+    assert formatter.class2style == plain.class2style
+    assert not speedups._stylesheets

@@ -119,7 +119,10 @@ def _create_stylesheet(self) -> None:
     if not _active:
         return _original_stylesheet(self)
     key = (type(self), self.style, self.classprefix)
-    hit = _stylesheets.get(key)
+    try:
+        hit = _stylesheets.get(key)
+    except TypeError:  # a style object that cannot be a key: not remembered
+        return _original_stylesheet(self)
     if hit is None:
         _original_stylesheet(self)
         _stylesheets[key] = (dict(self.ttype2class), dict(self.class2style))
