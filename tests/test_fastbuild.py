@@ -747,23 +747,6 @@ def test_document_digests_made_in_two_processes_are_those_made_in_one():
     assert sorted(set(unstable)) == ["P2", "P6", "P7"]
 
 
-def test_relative_paths_worked_out_per_depth_are_pelicans():
-    from fastbuild.writer import FastWriter
-    from pelican.utils import get_relative_path
-
-    writer = FastWriter.__new__(FastWriter)  # only the memo is needed
-    writer._relatives = {}
-    names = [
-        "index.html", "a/index.html", "a/b/index.html", "a/b/other.html", "/a/b.html",
-        "a//b.html", "./a/b.html", "a/b/", "a/./b.html", "../x.html", "a/b/c/d/e.html",
-        "//x/y.html", "x/../y.html", "", "tag/x/page/2/index.html", "tag/y/page/2/index.html",
-    ]  # fmt: skip
-    for name in names * 2:  # the second time from the memo
-        assert writer._relative_path(name) == get_relative_path(name), name
-    assert writer._relatives[4] == "../../../.."
-    assert len(writer._relatives) <= 6  # one per depth, not one per page
-
-
 def test_the_article_stores_tables_are_let_go_once_the_articles_are_loaded(
     tmp_path, data_dir, caplog
 ):

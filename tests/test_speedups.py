@@ -302,3 +302,21 @@ def test_a_style_that_cannot_be_a_key_is_worked_out_each_time(active):
     speedups._create_stylesheet(formatter)
     assert formatter.class2style == plain.class2style
     assert not speedups._stylesheets
+
+
+def test_relative_paths_remembered_per_depth_are_pelicans(active):
+    names = [
+        "index.html", "a/index.html", "a/b/index.html", "a/b/other.html", "/a/b.html",
+        "a//b.html", "./a/b.html", "a/b/", "a/./b.html", "../x.html", "a/b/c/d/e.html",
+        "//x/y.html", "x/../y.html", "", "tag/x/page/2/index.html", "tag/y/page/2/index.html",
+    ]  # fmt: skip
+    speedups._depths.clear()
+    assert utils.get_relative_path is speedups._relative_path  # what the writer calls
+    for name in names * 2:  # the second time from the memo
+        assert utils.get_relative_path(name) == speedups._original_relative_path(name), name
+    assert speedups._depths[4] == "../../../.."
+    assert len(speedups._depths) <= 6  # one per depth, not one per page
+    speedups.activate(False)
+    speedups._depths.clear()
+    assert utils.get_relative_path("a/b/c.html") == "../.."
+    assert not speedups._depths  # inactive: Pelican's own work, nothing kept

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import locale
+import os
 import re
 from collections import defaultdict
 from itertools import groupby
@@ -44,6 +45,7 @@ _original_url_setting = _pelicans(contents.Content.get_url_setting)
 _original_period_archives = _pelicans(_Articles._build_period_archives)
 _original_process_translations = _pelicans(generators.process_translations)
 _original_stylesheet = _pelicans(HtmlFormatter._create_stylesheet)
+_original_relative_path = _pelicans(utils.get_relative_path)
 _original_listings = {
     name: _pelicans(getattr(_Articles, name))
     for name in ("generate_tags", "generate_categories", "generate_authors")
@@ -54,6 +56,7 @@ _relative: dict[tuple[str, str], str] = {}
 _formatted: dict[tuple, str] = {}
 _urls: dict[tuple[int, str], tuple[object, str]] = {}
 _stylesheets: dict[tuple, tuple[dict, dict]] = {}
+_depths: dict[int, str] = {}
 
 # "2012-03-04", "2012-03-04 10:20" or "2012-03-04T10:20:30": no zone, no fraction.
 _PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
@@ -94,6 +97,22 @@ def _strftime(date, date_format):
         return _original_strftime(date, date_format)
     if hit is None:
         hit = _formatted[key] = _original_strftime(date, date_format)
+    return hit
+
+
+@_replaces(_original_relative_path)
+def _relative_path(path: str) -> str:
+    """pelican.utils.get_relative_path (a page's way up to the site root, asked for
+    every page written), remembered per depth: it counts the path's components, which
+    for a plain relative path (no leading, doubled or trailing "/") is one more than
+    its "/"s. Any other path is Pelican's to work out."""
+    plain = not (path.startswith("/") or path.endswith("/") or "//" in path or os.altsep)
+    if not _active or not plain:
+        return _original_relative_path(path)
+    depth = path.count("/")
+    hit = _depths.get(depth)
+    if hit is None:
+        hit = _depths[depth] = _original_relative_path(path)
     return hit
 
 
@@ -314,6 +333,7 @@ def activate(on: bool) -> None:
     for name in _original_listings:
         setattr(_Articles, name, _fast_listing(name))
     utils.strftime = _strftime  # SafeDatetime.strftime looks it up here
+    utils.get_relative_path = _relative_path  # fastbuild's writer looks it up here
     generators.process_translations = _process_translations
     HtmlFormatter._create_stylesheet = _create_stylesheet
 

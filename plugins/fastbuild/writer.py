@@ -10,10 +10,10 @@ import logging
 import os
 from pathlib import Path
 
-from pelican import signals
+from pelican import signals, utils
 from pelican.contents import Content
 from pelican.paginator import Paginator
-from pelican.utils import get_relative_path, path_to_url, sanitised_join
+from pelican.utils import path_to_url, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
 from .config import _MIN_PARALLEL, VERSION, get_settings
@@ -89,7 +89,6 @@ class FastWriter(Writer):
         self._new: dict[str, list] = {}
         self.rendered = 0
         self.skipped = 0
-        self._relatives: dict[int, str] = {}  # depth -> get_relative_path of its files
 
     def map_shares(self, work, items: list, at_least: int = _MIN_PARALLEL) -> list:
         """[work(share) for each share of `items`]: the items dealt round-robin among
@@ -196,7 +195,7 @@ class FastWriter(Writer):
         # objects read it from the shared context to make their links: remember the
         # values this page would have seen, to restore them when it is rendered.
         if relative_urls:
-            local_siteurl = path_to_url(self._relative_path(name))
+            local_siteurl = path_to_url(utils.get_relative_path(name))  # speedups' memo
         else:
             local_siteurl = context.get("localsiteurl", None)
         if local_siteurl:
@@ -210,18 +209,6 @@ class FastWriter(Writer):
             self._signal(job)
             return
         self._jobs.append(job)
-
-    def _relative_path(self, name: str) -> str:
-        """Pelican's get_relative_path(name), worked out once per depth: it counts the
-        components of the path, which for a plain relative path (no leading, doubled or
-        trailing "/") is one more than its "/"s."""
-        if name.startswith("/") or name.endswith("/") or "//" in name or os.sep != "/":
-            return get_relative_path(name)
-        depth = name.count("/")
-        found = self._relatives.get(depth)
-        if found is None:
-            found = self._relatives[depth] = get_relative_path(name)
-        return found
 
     def _fingerprint(self, job: _Job, kwargs: dict) -> str | None:
         names = self._fp.template_variables(job.template)
