@@ -212,11 +212,16 @@ def test_rebuild_after_edits_equals_clean_build(tmp_path, corpus, data_dir, leve
     out = build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **levers)
     total = rendered_count(tmp_path / "inc")
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.html")}
+    # the first build named and fingerprinted its manifest files in two processes
+    records = tmp_path / "inc" / "var" / "manifest" / "posts"
+    made = {p.name: p.stat().st_mtime_ns for p in records.iterdir()}
 
     # 0. nothing changed: nothing rendered, nothing written
     build_site(tmp_path / "inc", content=content, DATA_PATH=str(data_dir), **levers)
     assert rendered_count(tmp_path / "inc") == 0
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.html")} == before
+    assert len(made) == 300  # and every fingerprint was found the same afterwards
+    assert {p.name: p.stat().st_mtime_ns for p in records.iterdir()} == made
 
     # 1. the body of one post: only its own page may change on disk
     body = content / "posts" / "post-00150.md"
