@@ -214,6 +214,7 @@ class Bench:
         self.content = ROOT / "bench" / f"corpus-{n}"
         self.log = log
         self.env = dict(os.environ, PYTHONHASHSEED="0")
+        self.sample = True  # sample memory while a scenario runs (run_all: one round only)
 
     # preparation (not timed)
     def prepare(self) -> None:
