@@ -268,10 +268,13 @@ def write_manifest(articles, settings, map_shares=None) -> Path:
     siteurl = settings["SITEURL"].rstrip("/")
     previous = {e["file"]: e for e in _read_index(folder).get("posts", []) if "file" in e}
     entries, todo = [], []
+
+    def identify(article, newsletter) -> tuple[str, str]:
+        return _file_name(article), _fingerprint(article, siteurl, newsletter)
+
     if previous:
         for article, newsletter in articles:
-            name = _file_name(article)
-            fingerprint = _fingerprint(article, siteurl, newsletter)
+            name, fingerprint = identify(article, newsletter)
             old = previous.get(name)
             if old and old.get("fingerprint") == fingerprint and (posts_dir / name).exists():
                 entries.append(old)
@@ -284,8 +287,7 @@ def write_manifest(articles, settings, map_shares=None) -> Path:
         made = []
         for article, newsletter, name, fingerprint in share:
             if name is None:
-                name = _file_name(article)
-                fingerprint = _fingerprint(article, siteurl, newsletter)
+                name, fingerprint = identify(article, newsletter)
             record = post_record(article, settings, newsletter)
             made.append(_record_file(record, posts_dir / name, fingerprint))
         return made
